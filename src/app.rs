@@ -1,0 +1,169 @@
+//! Wires configuration, store, clients, workers and the HTTP server into one application.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, Settings};
+use crate::gong::GongClient;
+use crate::http::{self, AppState, WebhookAuth};
+use crate::salesforce::SalesforceClient;
+use crate::store::{Store, StoreError};
+use crate::telemetry;
+use crate::worker::{self, PoolSettings, Worker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr} (server.bind): {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    worker: Arc<Worker>,
+    pool: PoolSettings,
+    wake: Arc<Notify>,
+}
+
+impl Application {
+    /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
+    /// free port). Nothing runs until [`Application::run_until`].
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = Store::connect(&settings.store.url).await?;
+        let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
+        let salesforce = SalesforceClient::new(
+            &settings.salesforce,
+            http_client(settings.salesforce.request_timeout)?,
+            store.clone(),
+        )?;
+        let listener = TcpListener::bind(settings.server.bind)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.server.bind,
+                source,
+            })?;
+        let wake = Arc::new(Notify::new());
+        let state = AppState {
+            store: store.clone(),
+            wake_workers: Arc::clone(&wake),
+            metrics: telemetry::metrics_handle(),
+            max_body_bytes: settings.server.max_body_bytes,
+        };
+        let router = http::router(
+            state,
+            WebhookAuth::from_settings(&settings.webhook),
+            settings.server.request_timeout,
+        );
+        let worker = Arc::new(Worker {
+            store: store.clone(),
+            gong,
+            salesforce,
+            rules: settings.sync.effective_rules(),
+            retry: settings.retry.clone(),
+            lease: settings.worker.lease,
+        });
+        Ok(Self {
+            listener,
+            router,
+            store,
+            worker,
+            pool: PoolSettings {
+                concurrency: settings.worker.concurrency,
+                poll_interval: settings.worker.poll_interval,
+                shutdown_grace: settings.server.shutdown_grace,
+            },
+            wake,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves webhooks and runs the workers until `shutdown` completes; then stops accepting,
+    /// lets in-flight jobs finish within the grace period and releases the rest.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let stop = CancellationToken::new();
+        let workers = tokio::spawn(worker::run_pool(
+            self.worker,
+            self.pool,
+            self.wake,
+            stop.clone(),
+        ));
+        let stop_serving = stop.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new webhooks; finishing jobs in flight");
+                stop_serving.cancel();
+            })
+            .await;
+        stop.cancel();
+        if let Err(error) = workers.await {
+            tracing::error!(%error, "a worker task ended abnormally");
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+fn http_client(timeout: Duration) -> Result<reqwest::Client, StartupError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .user_agent(concat!("competitor-sync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(StartupError::HttpClient)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,650 @@
+//! Settings: `config/default.toml` (compiled in), an optional `--config` file, then
+//! `COMPETITOR_SYNC__SECTION__KEY` environment variables, validated once at start-up so a
+//! bad value stops the service with a message naming the key instead of failing later.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub(crate) const DEFAULTS: &str = include_str!("../config/default.toml");
+pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not load configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: `{key}` {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub webhook: WebhookSettings,
+    pub gong: GongSettings,
+    pub salesforce: SalesforceSettings,
+    #[serde(default)]
+    pub sync: SyncSettings,
+    pub worker: WorkerSettings,
+    pub retry: RetrySettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub max_body_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub token: Option<SecretString>,
+    pub allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GongSettings {
+    pub base_url: String,
+    pub access_key: Option<SecretString>,
+    pub access_key_secret: Option<SecretString>,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesforceAuthFlow {
+    ClientCredentials,
+    JwtBearer,
+    RefreshToken,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSettings {
+    pub login_url: String,
+    pub auth: SalesforceAuthFlow,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub username: Option<String>,
+    pub private_key: Option<SecretString>,
+    pub private_key_file: Option<PathBuf>,
+    pub refresh_token: Option<SecretString>,
+    pub audience: String,
+    pub api_version: String,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Replace the field with the competitors heard on this call.
+    Overwrite,
+    /// Keep what the field holds and append the new competitors.
+    Merge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRule {
+    #[serde(default = "SyncRule::default_tracker")]
+    pub tracker: String,
+    #[serde(default = "SyncRule::default_object")]
+    pub object: String,
+    #[serde(default = "SyncRule::default_field")]
+    pub field: String,
+    #[serde(default = "SyncRule::default_separator")]
+    pub separator: String,
+    #[serde(default = "SyncRule::default_mode")]
+    pub mode: WriteMode,
+}
+
+impl SyncRule {
+    fn default_tracker() -> String {
+        "Competitors".into()
+    }
+    fn default_object() -> String {
+        "Opportunity".into()
+    }
+    fn default_field() -> String {
+        "Main_Competitors__c".into()
+    }
+    fn default_separator() -> String {
+        ", ".into()
+    }
+    fn default_mode() -> WriteMode {
+        WriteMode::Overwrite
+    }
+}
+
+impl Default for SyncRule {
+    fn default() -> Self {
+        Self {
+            tracker: Self::default_tracker(),
+            object: Self::default_object(),
+            field: Self::default_field(),
+            separator: Self::default_separator(),
+            mode: Self::default_mode(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    #[serde(default)]
+    pub rules: Vec<SyncRule>,
+}
+
+impl SyncSettings {
+    /// The configured rules, or the single default rule when none is configured.
+    pub fn effective_rules(&self) -> Vec<SyncRule> {
+        if self.rules.is_empty() {
+            vec![SyncRule::default()]
+        } else {
+            self.rules.clone()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub base_delay: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// JSON when standard output is not a terminal, human-readable otherwise.
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, None)
+    }
+
+    /// Like [`Settings::load`], reading `COMPETITOR_SYNC__*` variables from `env` instead of
+    /// the process environment when given (tests run in parallel and cannot share it).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::invalid(
+                    "--config",
+                    format!("names {}, which is not a readable file", path.display()),
+                ));
+            }
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .source(env),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "server.max_body_bytes",
+                "must be above 0",
+            ));
+        }
+        if self.store.url.trim().is_empty() {
+            return Err(ConfigError::invalid("store.url", "must not be empty"));
+        }
+        match &self.webhook.token {
+            Some(token) if token.expose_secret().trim().len() < 16 => {
+                return Err(ConfigError::invalid(
+                    "webhook.token",
+                    "must be at least 16 characters (generate one with `openssl rand -hex 32`)",
+                ));
+            }
+            None if !self.webhook.allow_unauthenticated => {
+                return Err(ConfigError::invalid(
+                    "webhook.token",
+                    "is not set: anyone who finds the URL could enqueue work. Set \
+                     COMPETITOR_SYNC__WEBHOOK__TOKEN, or set webhook.allow_unauthenticated = true \
+                     for a local experiment",
+                ));
+            }
+            _ => {}
+        }
+        validate_http_url("gong.base_url", &self.gong.base_url)?;
+        require_secret("gong.access_key", &self.gong.access_key)?;
+        require_secret("gong.access_key_secret", &self.gong.access_key_secret)?;
+        self.validate_salesforce()?;
+        self.validate_rules()?;
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::invalid(
+                "worker.concurrency",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.lease < Duration::from_secs(10) {
+            return Err(ConfigError::invalid(
+                "worker.lease",
+                "must be at least 10s: a shorter lease lets a second worker take a job still running",
+            ));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(ConfigError::invalid(
+                "retry.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.retry.base_delay > self.retry.max_delay {
+            return Err(ConfigError::invalid(
+                "retry.base_delay",
+                "must not be longer than retry.max_delay",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::invalid(
+                "log.level",
+                format!(
+                    "`{}` is not a log filter such as `info` or `competitor_sync=debug`",
+                    self.log.level
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_salesforce(&self) -> Result<(), ConfigError> {
+        let sf = &self.salesforce;
+        validate_http_url("salesforce.login_url", &sf.login_url)?;
+        validate_http_url("salesforce.audience", &sf.audience)?;
+        let version_ok = sf
+            .api_version
+            .strip_prefix('v')
+            .and_then(|n| n.split_once('.'))
+            .is_some_and(|(major, minor)| {
+                !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) && minor == "0"
+            });
+        if !version_ok {
+            return Err(ConfigError::invalid(
+                "salesforce.api_version",
+                format!(
+                    "`{}` is not a REST API version such as `v62.0`",
+                    sf.api_version
+                ),
+            ));
+        }
+        let required_for = |key: &str| {
+            ConfigError::invalid(
+                format!("salesforce.{key}"),
+                format!(
+                    "is required when salesforce.auth = \"{}\"",
+                    self.auth_name()
+                ),
+            )
+        };
+        if sf
+            .client_id
+            .as_deref()
+            .is_none_or(|id| id.trim().is_empty())
+        {
+            return Err(required_for("client_id"));
+        }
+        match sf.auth {
+            SalesforceAuthFlow::ClientCredentials => {
+                if is_blank(&sf.client_secret) {
+                    return Err(required_for("client_secret"));
+                }
+            }
+            SalesforceAuthFlow::JwtBearer => {
+                if sf.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                    return Err(required_for("username"));
+                }
+                if is_blank(&sf.private_key) && sf.private_key_file.is_none() {
+                    return Err(ConfigError::invalid(
+                        "salesforce.private_key",
+                        "is required when salesforce.auth = \"jwt_bearer\" (or set salesforce.private_key_file)",
+                    ));
+                }
+                if !is_blank(&sf.private_key) && sf.private_key_file.is_some() {
+                    return Err(ConfigError::invalid(
+                        "salesforce.private_key_file",
+                        "cannot be set together with salesforce.private_key: choose one",
+                    ));
+                }
+            }
+            SalesforceAuthFlow::RefreshToken => {
+                if is_blank(&sf.refresh_token) {
+                    return Err(required_for("refresh_token"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn auth_name(&self) -> &'static str {
+        match self.salesforce.auth {
+            SalesforceAuthFlow::ClientCredentials => "client_credentials",
+            SalesforceAuthFlow::JwtBearer => "jwt_bearer",
+            SalesforceAuthFlow::RefreshToken => "refresh_token",
+        }
+    }
+
+    fn validate_rules(&self) -> Result<(), ConfigError> {
+        let rules = self.sync.effective_rules();
+        for (index, rule) in rules.iter().enumerate() {
+            let key = |name: &str| format!("sync.rules[{index}].{name}");
+            if rule.tracker.trim().is_empty() {
+                return Err(ConfigError::invalid(key("tracker"), "must not be empty"));
+            }
+            if !is_api_name(&rule.object) {
+                return Err(ConfigError::invalid(
+                    key("object"),
+                    format!("`{}` is not a Salesforce object API name", rule.object),
+                ));
+            }
+            if !is_api_name(&rule.field) {
+                return Err(ConfigError::invalid(
+                    key("field"),
+                    format!(
+                        "`{}` is not a Salesforce field API name such as `Main_Competitors__c`",
+                        rule.field
+                    ),
+                ));
+            }
+            if rule.separator.is_empty() {
+                return Err(ConfigError::invalid(key("separator"), "must not be empty"));
+            }
+            let clash = rules[..index].iter().any(|earlier| {
+                earlier.object.eq_ignore_ascii_case(&rule.object)
+                    && earlier.field.eq_ignore_ascii_case(&rule.field)
+            });
+            if clash {
+                return Err(ConfigError::invalid(
+                    key("field"),
+                    format!(
+                        "{}.{} is already written by an earlier rule: two rules cannot own one field",
+                        rule.object, rule.field
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_blank(secret: &Option<SecretString>) -> bool {
+    secret
+        .as_ref()
+        .is_none_or(|s| s.expose_secret().trim().is_empty())
+}
+
+fn require_secret(key: &str, secret: &Option<SecretString>) -> Result<(), ConfigError> {
+    if is_blank(secret) {
+        let env = format!(
+            "{ENV_PREFIX}__{}",
+            key.replace('.', "__").to_ascii_uppercase()
+        );
+        return Err(ConfigError::invalid(
+            key,
+            format!("is required (set {env})"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!("`{value}` is not an http(s) URL"),
+        )),
+    }
+}
+
+/// Salesforce API names are letters, digits and underscores, starting with a letter. They
+/// are spliced into URLs and SOQL, so anything else is refused up front.
+pub fn is_api_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut vars: HashMap<String, String> = [
+            ("COMPETITOR_SYNC__WEBHOOK__TOKEN", "0123456789abcdef0123"),
+            ("COMPETITOR_SYNC__GONG__ACCESS_KEY", "key"),
+            ("COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET", "secret"),
+            ("COMPETITOR_SYNC__SALESFORCE__CLIENT_ID", "client"),
+            ("COMPETITOR_SYNC__SALESFORCE__CLIENT_SECRET", "sf-secret"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        vars
+    }
+
+    fn error_for(pairs: &[(&str, &str)]) -> String {
+        Settings::load_from(None, Some(env(pairs)))
+            .expect_err("configuration should be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_plus_required_secrets_load() {
+        let settings = Settings::load_from(None, Some(env(&[]))).expect("valid configuration");
+        assert_eq!(settings.server.bind.port(), 8080);
+        assert_eq!(settings.salesforce.api_version, "v62.0");
+        assert_eq!(settings.sync.effective_rules(), vec![SyncRule::default()]);
+        assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let settings = Settings::load_from(
+            None,
+            Some(env(&[(
+                "COMPETITOR_SYNC__GONG__BASE_URL",
+                "https://us-12345.api.gong.io",
+            )])),
+        )
+        .expect("valid configuration");
+        assert_eq!(settings.gong.base_url, "https://us-12345.api.gong.io");
+    }
+
+    #[test]
+    fn missing_secret_names_the_key_and_variable() {
+        let mut vars = env(&[]);
+        vars.remove("COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET");
+        let message = Settings::load_from(None, Some(vars))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("gong.access_key_secret"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn refuses_to_start_without_webhook_authentication() {
+        let mut vars = env(&[]);
+        vars.remove("COMPETITOR_SYNC__WEBHOOK__TOKEN");
+        let message = Settings::load_from(None, Some(vars))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("webhook.token"), "{message}");
+        assert!(message.contains("allow_unauthenticated"), "{message}");
+
+        let mut vars = env(&[("COMPETITOR_SYNC__WEBHOOK__ALLOW_UNAUTHENTICATED", "true")]);
+        vars.remove("COMPETITOR_SYNC__WEBHOOK__TOKEN");
+        assert!(Settings::load_from(None, Some(vars)).is_ok());
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        assert!(error_for(&[("COMPETITOR_SYNC__SERVER__BIND", "not-an-address")]).contains("bind"));
+        assert!(
+            error_for(&[("COMPETITOR_SYNC__GONG__BASE_URL", "ftp://x")]).contains("gong.base_url")
+        );
+        assert!(error_for(&[("COMPETITOR_SYNC__SALESFORCE__AUTH", "password")]).contains("auth"));
+        assert!(
+            error_for(&[("COMPETITOR_SYNC__SALESFORCE__API_VERSION", "62")])
+                .contains("salesforce.api_version")
+        );
+        assert!(
+            error_for(&[("COMPETITOR_SYNC__WEBHOOK__TOKEN", "short")]).contains("webhook.token")
+        );
+        assert!(error_for(&[("COMPETITOR_SYNC__WORKER__CONCURRENCY", "0")])
+            .contains("worker.concurrency"));
+        assert!(
+            error_for(&[("COMPETITOR_SYNC__RETRY__MAX_DELAY", "1s")]).contains("retry.base_delay")
+        );
+    }
+
+    #[test]
+    fn each_auth_flow_requires_its_own_keys() {
+        let message = error_for(&[("COMPETITOR_SYNC__SALESFORCE__AUTH", "jwt_bearer")]);
+        assert!(message.contains("salesforce.username"), "{message}");
+        let message = error_for(&[
+            ("COMPETITOR_SYNC__SALESFORCE__AUTH", "jwt_bearer"),
+            (
+                "COMPETITOR_SYNC__SALESFORCE__USERNAME",
+                "integration@acme.example",
+            ),
+        ]);
+        assert!(message.contains("salesforce.private_key"), "{message}");
+        let message = error_for(&[("COMPETITOR_SYNC__SALESFORCE__AUTH", "refresh_token")]);
+        assert!(message.contains("salesforce.refresh_token"), "{message}");
+    }
+
+    #[test]
+    fn rules_come_from_a_file_and_are_validated() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rules.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[sync.rules]]
+tracker = "Competitors"
+mode = "merge"
+
+[[sync.rules]]
+tracker = "Pricing"
+field = "Pricing_Topics__c"
+separator = "; "
+"#,
+        )
+        .expect("write config");
+        let settings = Settings::load_from(Some(&path), Some(env(&[]))).expect("valid rules");
+        let rules = settings.sync.effective_rules();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].mode, WriteMode::Merge);
+        assert_eq!(rules[0].field, "Main_Competitors__c");
+        assert_eq!(rules[1].separator, "; ");
+
+        std::fs::write(&path, "[[sync.rules]]\nfield = \"Bad Field'\"\n").expect("write config");
+        let message = Settings::load_from(Some(&path), Some(env(&[])))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("sync.rules[0].field"), "{message}");
+
+        std::fs::write(
+            &path,
+            "[[sync.rules]]\n[[sync.rules]]\ntracker = \"Other\"\n",
+        )
+        .expect("write config");
+        let message = Settings::load_from(Some(&path), Some(env(&[])))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("sync.rules[1].field"), "{message}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("typo.toml");
+        std::fs::write(&path, "[gong]\nacess_key = \"x\"\n").expect("write config");
+        let message = Settings::load_from(Some(&path), Some(env(&[])))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("acess_key"), "{message}");
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let settings = Settings::load_from(None, Some(env(&[]))).expect("valid configuration");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("sf-secret"), "{debug}");
+        assert!(!debug.contains("0123456789abcdef0123"), "{debug}");
+    }
+}

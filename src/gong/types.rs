@@ -1,0 +1,121 @@
+//! Gong wire types: the parts of a call this service reads, parsed leniently (Gong mixes
+//! strings and numbers for ids and may send `null` where a list is expected).
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// One call, as found in `callData` of a webhook and in `calls[]` of `/v2/calls/extensive`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub meta_data: CallMetaData,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub context: Vec<CrmContext>,
+    #[serde(default)]
+    pub content: Option<CallContent>,
+}
+
+impl Call {
+    pub fn trackers(&self) -> &[Tracker] {
+        self.content.as_ref().map_or(&[], |c| c.trackers.as_slice())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CallMetaData {
+    #[serde(deserialize_with = "string_or_number")]
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// CRM objects linked to the call in one external system.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CrmContext {
+    #[serde(default)]
+    pub system: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub objects: Vec<CrmObject>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CrmObject {
+    #[serde(default)]
+    pub object_type: String,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub object_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CallContent {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub trackers: Vec<Tracker>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracker {
+    #[serde(default)]
+    pub name: String,
+    /// Keyword trackers list the phrases heard; smart (AI) trackers have none.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub phrases: Vec<TrackerPhrase>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackerPhrase {
+    #[serde(default)]
+    pub phrase: String,
+}
+
+/// Body of `POST /v2/calls/extensive`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallsPage {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub calls: Vec<Call>,
+    #[serde(default)]
+    pub records: Option<PageRecords>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageRecords {
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Gong's error body: `{"requestId": "...", "errors": ["..."]}`.
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Gong ids are up to 20 digits: kept as strings, accepted as JSON numbers too.
+fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(match Id::deserialize(deserializer)? {
+        Id::Text(text) => text,
+        Id::Unsigned(n) => n.to_string(),
+        Id::Signed(n) => n.to_string(),
+    })
+}

@@ -1,0 +1,204 @@
+//! `POST /webhooks/gong`: validate, store, acknowledge. No upstream I/O happens here.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::gong::types::Call;
+use crate::store::NewJob;
+use crate::telemetry;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Accepted {
+    pub job_id: String,
+    pub call_id: String,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "isTest", default)]
+    is_test: Option<bool>,
+    #[serde(rename = "callData", borrow, default)]
+    call_data: Option<&'a RawValue>,
+}
+
+/// A webhook that passed validation.
+#[derive(Debug)]
+pub struct ValidWebhook<'a> {
+    pub call_id: String,
+    pub is_test: bool,
+    pub call_data: &'a str,
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let result = accept(&state, body).await;
+    telemetry::webhook_received(match &result {
+        Ok(_) => "accepted",
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        Err(e) if e.status().is_client_error() => "invalid",
+        Err(_) => "error",
+    });
+    result.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)))
+}
+
+async fn accept(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Accepted, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(state.max_body_bytes)
+        } else {
+            ApiError::bad_request("unreadable_body", rejection.body_text())
+        }
+    })?;
+    let webhook = validate(&body).inspect_err(|e| {
+        tracing::warn!(error = ?e, "webhook rejected");
+    })?;
+    let job_id = state
+        .store
+        .enqueue(NewJob {
+            call_id: &webhook.call_id,
+            is_test: webhook.is_test,
+            call_data: webhook.call_data,
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store the webhook");
+            ApiError::unavailable("the job store is unavailable; retry the delivery")
+        })?;
+    state.wake_workers.notify_one();
+    tracing::info!(%job_id, call_id = %webhook.call_id, is_test = webhook.is_test, "webhook accepted");
+    Ok(Accepted {
+        job_id,
+        call_id: webhook.call_id,
+    })
+}
+
+/// Checks the body is a Gong call webhook this service can process.
+pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("invalid_json", "the body is not UTF-8 text"))?;
+    // serde would also read a struct from a JSON array; Gong only ever sends an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the body is not a JSON object as Gong sends",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let envelope: Envelope<'_> =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            match e.path().to_string() {
+                root if root == "." => ApiError::bad_request(
+                    "invalid_json",
+                    format!("the body is not a JSON object as Gong sends: {}", e.inner()),
+                ),
+                path => ApiError::bad_request("invalid_payload", format!("{path}: {}", e.inner())),
+            }
+        })?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("unexpected data after the JSON object: {e}"),
+        )
+    })?;
+    let call_data = envelope
+        .call_data
+        .filter(|raw| raw.get() != "null")
+        .ok_or_else(|| ApiError::bad_request("invalid_payload", "callData is missing"))?;
+    let value: serde_json::Value = serde_json::from_str(call_data.get())
+        .map_err(|e| ApiError::bad_request("invalid_payload", format!("callData: {e}")))?;
+    let id = value.pointer("/metaData/id");
+    if id.is_none_or(serde_json::Value::is_null) {
+        return Err(ApiError::bad_request(
+            "invalid_payload",
+            "callData.metaData.id is missing",
+        ));
+    }
+    let call: Call = serde_path_to_error::deserialize(&value).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_payload",
+            format!("callData.{}: {}", e.path(), e.inner()),
+        )
+    })?;
+    let call_id = call.meta_data.id;
+    if call_id.is_empty() || call_id.len() > 20 || !call_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_payload",
+            "callData.metaData.id is not a Gong call id (up to 20 digits)",
+        ));
+    }
+    Ok(ValidWebhook {
+        call_id,
+        is_test: envelope.is_test.unwrap_or(false),
+        call_data: call_data.get(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> String {
+        let error = validate(body.as_bytes()).expect_err("should be rejected");
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        format!("{error:?}")
+    }
+
+    #[test]
+    fn the_fixture_webhook_is_valid() {
+        let body = include_str!("../../tests/fixtures/gong_webhook.json");
+        let webhook = validate(body.as_bytes()).expect("valid");
+        assert_eq!(webhook.call_id, "7782342274025937895");
+        assert!(!webhook.is_test);
+        assert!(webhook.call_data.contains("\"Competitors\""));
+    }
+
+    #[test]
+    fn gongs_documented_sample_is_valid() {
+        let body = include_str!("../../tests/fixtures/gong_webhook_docs_sample.json");
+        assert_eq!(
+            validate(body.as_bytes()).expect("valid").call_id,
+            "5599332235511222779"
+        );
+    }
+
+    #[test]
+    fn numeric_ids_and_test_flags_are_read() {
+        let webhook =
+            validate(br#"{"isTest": true, "callData": {"metaData": {"id": 123}}}"#).expect("valid");
+        assert_eq!(webhook.call_id, "123");
+        assert!(webhook.is_test);
+    }
+
+    #[test]
+    fn bad_bodies_say_what_is_wrong() {
+        assert!(message("not json").contains("not a JSON object"));
+        assert!(message("[1,2]").contains("not a JSON object"));
+        assert!(message("{}").contains("callData is missing"));
+        assert!(message(r#"{"callData": null}"#).contains("callData is missing"));
+        assert!(message(r#"{"callData": {"metaData": {}}}"#)
+            .contains("callData.metaData.id is missing"));
+        assert!(
+            message(r#"{"callData": {"metaData": {"id": "abc"}}}"#).contains("not a Gong call id")
+        );
+        assert!(
+            message(r#"{"callData": {"metaData": {"id": "1"}, "context": "x"}}"#)
+                .contains("callData.context")
+        );
+        assert!(
+            message(r#"{"isTest": "yes", "callData": {"metaData": {"id": "1"}}}"#)
+                .contains("isTest")
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! competitor-sync: writes the competitors Gong hears on a sales call into the Salesforce
+//! records linked to that call.
+//!
+//! Webhook in ([`http`]) → durable job ([`store`]) → worker ([`worker`]) fetching the call
+//! ([`gong`]), planning the writes ([`sync`], pure) and writing them ([`salesforce`]).
+
+pub mod app;
+pub mod config;
+pub mod gong;
+pub mod http;
+pub mod retry;
+pub mod salesforce;
+pub mod store;
+pub mod sync;
+pub mod telemetry;
+pub mod worker;
+
+pub use app::Application;

@@ -1,0 +1,286 @@
+//! Salesforce OAuth: the three server-to-server flows, a cached access token, and a single
+//! renewal in flight when several workers see the same expired token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+
+use super::types::{JwtClaims, OAuthError, TokenResponse};
+use super::SalesforceError;
+use crate::config::{ConfigError, SalesforceAuthFlow, SalesforceSettings};
+use crate::store::Store;
+use crate::telemetry;
+
+/// Key under which a rotated refresh token is stored.
+const REFRESH_TOKEN_NAME: &str = "salesforce.refresh_token";
+/// After Salesforce refuses the grant, further token requests within this window fail
+/// without asking again: a configuration error must not become a request loop.
+const REFUSAL_QUIET_PERIOD: Duration = Duration::from_secs(60);
+/// Lifetime of a JWT bearer assertion; Salesforce accepts at most 3 minutes.
+const ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(3);
+
+/// A usable access token and the org host it is valid for.
+#[derive(Debug)]
+pub struct AccessToken {
+    pub value: SecretString,
+    pub instance_url: String,
+}
+
+enum Grant {
+    ClientCredentials {
+        client_secret: SecretString,
+    },
+    JwtBearer {
+        username: String,
+        audience: String,
+        key: Box<EncodingKey>,
+    },
+    RefreshToken {
+        client_secret: Option<SecretString>,
+        configured: SecretString,
+    },
+}
+
+#[derive(Default)]
+struct TokenState {
+    current: Option<Arc<AccessToken>>,
+    /// The refresh token in use (refresh-token flow), once loaded from the store.
+    refresh_token: Option<SecretString>,
+    /// When and how Salesforce last refused the grant: `(error, error_description)`.
+    refused: Option<(Instant, String, String)>,
+}
+
+pub struct TokenProvider {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    grant: Grant,
+    store: Store,
+    state: Mutex<TokenState>,
+}
+
+impl TokenProvider {
+    pub fn new(
+        settings: &SalesforceSettings,
+        http: reqwest::Client,
+        store: Store,
+    ) -> Result<Self, ConfigError> {
+        let secret = |value: &Option<SecretString>| value.clone().unwrap_or_default();
+        let grant = match settings.auth {
+            SalesforceAuthFlow::ClientCredentials => Grant::ClientCredentials {
+                client_secret: secret(&settings.client_secret),
+            },
+            SalesforceAuthFlow::JwtBearer => Grant::JwtBearer {
+                username: settings.username.clone().unwrap_or_default(),
+                audience: settings.audience.clone(),
+                key: Box::new(load_private_key(settings)?),
+            },
+            SalesforceAuthFlow::RefreshToken => Grant::RefreshToken {
+                client_secret: settings
+                    .client_secret
+                    .clone()
+                    .filter(|s| !s.expose_secret().is_empty()),
+                configured: secret(&settings.refresh_token),
+            },
+        };
+        Ok(Self {
+            http,
+            token_url: format!(
+                "{}/services/oauth2/token",
+                settings.login_url.trim_end_matches('/')
+            ),
+            client_id: settings.client_id.clone().unwrap_or_default(),
+            grant,
+            store,
+            state: Mutex::new(TokenState::default()),
+        })
+    }
+
+    /// The cached access token, fetching one first if there is none.
+    pub async fn token(&self) -> Result<Arc<AccessToken>, SalesforceError> {
+        let mut state = self.state.lock().await;
+        match &state.current {
+            Some(token) => Ok(Arc::clone(token)),
+            None => self.fetch(&mut state).await,
+        }
+    }
+
+    /// A new access token to replace `rejected`, which Salesforce answered 401 to. When
+    /// another worker already replaced it, that newer token is returned without a request.
+    pub async fn renew(
+        &self,
+        rejected: &Arc<AccessToken>,
+    ) -> Result<Arc<AccessToken>, SalesforceError> {
+        let mut state = self.state.lock().await;
+        match &state.current {
+            Some(current) if !Arc::ptr_eq(current, rejected) => Ok(Arc::clone(current)),
+            _ => {
+                state.current = None;
+                self.fetch(&mut state).await
+            }
+        }
+    }
+
+    /// Runs the grant. Called with the state locked, which is what makes renewal single
+    /// flight: other callers wait here and then find the new token.
+    async fn fetch(&self, state: &mut TokenState) -> Result<Arc<AccessToken>, SalesforceError> {
+        if let Some((at, error, description)) = &state.refused {
+            if at.elapsed() < REFUSAL_QUIET_PERIOD {
+                return Err(SalesforceError::Grant {
+                    error: error.clone(),
+                    description: description.clone(),
+                });
+            }
+        }
+        let form = self.grant_form(state).await?;
+        let response = self.http.post(&self.token_url).form(&form).send().await;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                telemetry::upstream_request("salesforce_auth", None);
+                return Err(SalesforceError::Transport(error.without_url()));
+            }
+        };
+        let status = response.status();
+        telemetry::upstream_request("salesforce_auth", Some(status.as_u16()));
+        let text = response
+            .text()
+            .await
+            .map_err(|e| SalesforceError::Transport(e.without_url()))?;
+        if !status.is_success() {
+            let error = token_error(status, &text);
+            if let SalesforceError::Grant { error, description } = &error {
+                state.refused = Some((Instant::now(), error.clone(), description.clone()));
+            }
+            return Err(error);
+        }
+        let parsed: TokenResponse = serde_json::from_str(&text)
+            .map_err(|e| SalesforceError::Decode(format!("token response: {e}")))?;
+        if let (Grant::RefreshToken { configured, .. }, Some(rotated)) =
+            (&self.grant, parsed.refresh_token.filter(|t| !t.is_empty()))
+        {
+            // Rotation invalidated the old refresh token: keep the new one durably before
+            // using the access token, or a crash now would leave no valid refresh token.
+            self.store
+                .save_rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret(), &rotated)
+                .await?;
+            state.refresh_token = Some(SecretString::from(rotated));
+        }
+        state.refused = None;
+        let token = Arc::new(AccessToken {
+            value: SecretString::from(parsed.access_token),
+            instance_url: parsed.instance_url.trim_end_matches('/').to_owned(),
+        });
+        state.current = Some(Arc::clone(&token));
+        Ok(token)
+    }
+
+    async fn grant_form(
+        &self,
+        state: &mut TokenState,
+    ) -> Result<Vec<(&'static str, String)>, SalesforceError> {
+        let client_id = ("client_id", self.client_id.clone());
+        Ok(match &self.grant {
+            Grant::ClientCredentials { client_secret } => vec![
+                ("grant_type", "client_credentials".into()),
+                client_id,
+                ("client_secret", client_secret.expose_secret().to_owned()),
+            ],
+            Grant::JwtBearer {
+                username,
+                audience,
+                key,
+            } => {
+                let claims = JwtClaims {
+                    iss: &self.client_id,
+                    sub: username,
+                    aud: audience,
+                    exp: (time::OffsetDateTime::now_utc() + ASSERTION_LIFETIME).unix_timestamp(),
+                };
+                let assertion = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, key)
+                    .map_err(|e| SalesforceError::Assertion(e.to_string()))?;
+                vec![
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:jwt-bearer".into(),
+                    ),
+                    ("assertion", assertion),
+                ]
+            }
+            Grant::RefreshToken {
+                client_secret,
+                configured,
+            } => {
+                if state.refresh_token.is_none() {
+                    let stored = self
+                        .store
+                        .rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret())
+                        .await?;
+                    state.refresh_token =
+                        Some(stored.map_or_else(|| configured.clone(), SecretString::from));
+                }
+                let refresh_token = state
+                    .refresh_token
+                    .as_ref()
+                    .map_or_else(String::new, |t| t.expose_secret().to_owned());
+                let mut form = vec![
+                    ("grant_type", "refresh_token".into()),
+                    ("refresh_token", refresh_token),
+                    client_id,
+                ];
+                if let Some(secret) = client_secret {
+                    form.push(("client_secret", secret.expose_secret().to_owned()));
+                }
+                form
+            }
+        })
+    }
+}
+
+fn load_private_key(settings: &SalesforceSettings) -> Result<EncodingKey, ConfigError> {
+    let (key_name, pem) = match (&settings.private_key, &settings.private_key_file) {
+        (Some(pem), _) if !pem.expose_secret().trim().is_empty() => {
+            ("salesforce.private_key", pem.expose_secret().to_owned())
+        }
+        (_, Some(path)) => {
+            let pem = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::invalid(
+                    "salesforce.private_key_file",
+                    format!("cannot be read ({}): {e}", path.display()),
+                )
+            })?;
+            ("salesforce.private_key_file", pem)
+        }
+        _ => {
+            return Err(ConfigError::invalid(
+                "salesforce.private_key",
+                "is required when salesforce.auth = \"jwt_bearer\"",
+            ))
+        }
+    };
+    // An environment variable cannot easily hold newlines; accept a literal "\n" too.
+    let pem = pem.replace("\\n", "\n");
+    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
+        ConfigError::invalid(
+            key_name,
+            "is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)",
+        )
+    })
+}
+
+fn token_error(status: StatusCode, body: &str) -> SalesforceError {
+    match serde_json::from_str::<OAuthError>(body) {
+        Ok(oauth) if status.is_client_error() => SalesforceError::Grant {
+            error: oauth.error,
+            description: oauth.error_description,
+        },
+        _ => SalesforceError::TokenEndpoint {
+            status: status.as_u16(),
+            message: telemetry::excerpt(body),
+        },
+    }
+}

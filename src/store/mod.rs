@@ -1,0 +1,107 @@
+//! The durable job queue: an embedded SQLite database (WAL) holding every accepted webhook,
+//! its attempts and outcome, and an audit trail of what was written.
+//!
+//! Jobs are claimed with a lease (`lease_id`, `locked_until`) rather than a transaction held
+//! open across HTTP calls, which on SQLite would block every incoming webhook.
+
+mod jobs;
+mod oauth;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use jobs::{FieldWrite, Finish, Job, JobStatus, NewJob, QueueDepth};
+
+use crate::retry::{Classify, Disposition};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "store.url `{url}` is not a SQLite URL such as sqlite://data/competitor-sync.db: {source}"
+    )]
+    BadUrl { url: String, source: sqlx::Error },
+    #[error("could not create the store's directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not migrate the store's schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored job {id} is unreadable: {problem}")]
+    Corrupt { id: String, problem: String },
+}
+
+impl Classify for StoreError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            // A busy or briefly unavailable database recovers; the job is tried again.
+            Self::Database(_) => Disposition::Retry { after: None },
+            _ => Disposition::Permanent,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| StoreError::BadUrl {
+                url: url.to_owned(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a 202 promises the job is on disk, so every commit is fsynced. In WAL mode
+            // NORMAL survives a process crash but can lose the last commits on power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        create_parent_dir(options.get_filename())?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Cheap round trip for the readiness probe.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+    let in_memory = file.as_os_str().is_empty()
+        || file.to_string_lossy().starts_with(':')
+        || file.to_string_lossy().starts_with("file:");
+    match file.parent() {
+        Some(dir) if !in_memory && !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,145 @@
+//! Logs (tracing) and metrics (Prometheus). Metric names are a contract with dashboards and
+//! alerts: change them only with a migration note.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, LogSettings};
+use crate::store::{JobStatus, QueueDepth};
+
+pub const WEBHOOKS_RECEIVED: &str = "competitor_sync_webhooks_received_total";
+pub const JOBS_COMPLETED: &str = "competitor_sync_jobs_completed_total";
+pub const JOB_RETRIES: &str = "competitor_sync_job_retries_total";
+pub const UPSTREAM_REQUESTS: &str = "competitor_sync_upstream_requests_total";
+pub const JOB_DURATION: &str = "competitor_sync_job_duration_seconds";
+pub const QUEUE_DEPTH: &str = "competitor_sync_queue_depth";
+
+/// Installs the global subscriber. JSON when asked, or in `auto` mode when standard output
+/// is not a terminal (containers, log shippers); readable text otherwise. `RUST_LOG`, when
+/// set, replaces `log.level`.
+pub fn init_logging(settings: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match settings.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let registry = tracing_subscriber::registry().with(filter);
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .try_init()
+    } else {
+        registry.with(tracing_subscriber::fmt::layer()).try_init()
+    };
+}
+
+/// The process-wide Prometheus recorder, installed on first use. The `metrics` facade has one
+/// global recorder, so every server in the process (tests start several) shares it.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(JOB_DURATION.into()), &buckets)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed, and then that one collects.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(WEBHOOKS_RECEIVED, "Webhook deliveries by outcome");
+    metrics::describe_counter!(
+        JOBS_COMPLETED,
+        "Jobs finished, by outcome (synced, skipped, failed)"
+    );
+    metrics::describe_counter!(JOB_RETRIES, "Failed attempts scheduled for another try");
+    metrics::describe_counter!(
+        UPSTREAM_REQUESTS,
+        "Requests to Gong and Salesforce, by API and HTTP status"
+    );
+    metrics::describe_histogram!(
+        JOB_DURATION,
+        metrics::Unit::Seconds,
+        "Time spent processing one job attempt"
+    );
+    metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in the store, by state");
+}
+
+pub fn webhook_received(outcome: &'static str) {
+    metrics::counter!(WEBHOOKS_RECEIVED, "outcome" => outcome).increment(1);
+}
+
+/// `outcome` is `synced`, `skipped` or `failed`.
+pub fn job_completed(outcome: &'static str) {
+    metrics::counter!(JOBS_COMPLETED, "outcome" => outcome).increment(1);
+}
+
+pub fn job_retried() {
+    metrics::counter!(JOB_RETRIES).increment(1);
+}
+
+pub fn job_attempt_duration(elapsed: Duration) {
+    metrics::histogram!(JOB_DURATION).record(elapsed.as_secs_f64());
+}
+
+/// `status` is the HTTP status, or `None` when no response came back.
+pub fn upstream_request(api: &'static str, status: Option<u16>) {
+    let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+    metrics::counter!(UPSTREAM_REQUESTS, "api" => api, "status" => status).increment(1);
+}
+
+pub fn record_queue_depth(depth: &QueueDepth) {
+    for status in JobStatus::ALL {
+        metrics::gauge!(QUEUE_DEPTH, "state" => status.as_str()).set(depth.get(status) as f64);
+    }
+}
+
+/// The start of an upstream body for an error message, on one line.
+pub fn excerpt(body: &str) -> String {
+    const LIMIT: usize = 200;
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None if flat.is_empty() => "(empty body)".to_owned(),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpts_are_short_single_lines() {
+        assert_eq!(
+            excerpt("<html>\n  <b>502</b>\n</html>"),
+            "<html> <b>502</b> </html>"
+        );
+        assert_eq!(excerpt(""), "(empty body)");
+        let long = "é".repeat(500);
+        assert_eq!(excerpt(&long).chars().count(), 201);
+    }
+}
