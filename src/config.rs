@@ -15,10 +15,18 @@ pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not a `#[source]`: the message already holds the cause, and printing the chain
+    /// would repeat it.
     #[error("could not load configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(config::ConfigError),
     #[error("invalid configuration: `{key}` {problem}")]
     Invalid { key: String, problem: String },
+}
+
+impl From<config::ConfigError> for ConfigError {
+    fn from(error: config::ConfigError) -> Self {
+        Self::Load(error)
+    }
 }
 
 impl ConfigError {

@@ -1,6 +1,7 @@
 //! The `competitor-sync` command line.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -41,10 +42,18 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve { config } => serve(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole cause chain; no backtrace for an operator's mistake.
+            eprintln!("competitor-sync: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -117,6 +117,22 @@ pub fn record_queue_depth(depth: &QueueDepth) {
     }
 }
 
+/// An error and its causes on one line: reqwest's own message ("error sending request")
+/// leaves out the part an operator needs ("Connection refused", "operation timed out").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The start of an upstream body for an error message, on one line.
 pub fn excerpt(body: &str) -> String {
     const LIMIT: usize = 200;

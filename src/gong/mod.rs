@@ -16,7 +16,7 @@ use types::{Call, CallsPage, ErrorBody};
 #[derive(Debug, thiserror::Error)]
 pub enum GongError {
     #[error("Gong could not be reached: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(String),
     #[error("Gong rate limit reached (429){}", retry_after_text(*.retry_after))]
     RateLimited { retry_after: Option<Duration> },
     #[error(
@@ -106,7 +106,9 @@ impl GongClient {
             Ok(response) => response,
             Err(error) => {
                 telemetry::upstream_request("gong", None);
-                return Err(GongError::Transport(error.without_url()));
+                return Err(GongError::Transport(telemetry::error_chain(
+                    &error.without_url(),
+                )));
             }
         };
         let status = response.status();
@@ -115,7 +117,7 @@ impl GongClient {
         let text = response
             .text()
             .await
-            .map_err(|e| GongError::Transport(e.without_url()))?;
+            .map_err(|e| GongError::Transport(telemetry::error_chain(&e.without_url())))?;
         match status {
             s if s.is_success() => {}
             StatusCode::NOT_FOUND => {

@@ -98,12 +98,15 @@ pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let envelope: Envelope<'_> =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            match e.path().to_string() {
-                root if root == "." => ApiError::bad_request(
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                ApiError::bad_request(
                     "invalid_json",
-                    format!("the body is not a JSON object as Gong sends: {}", e.inner()),
-                ),
-                path => ApiError::bad_request("invalid_payload", format!("{path}: {}", e.inner())),
+                    format!("the body is not valid JSON: {inner}"),
+                )
+            } else {
+                ApiError::bad_request("invalid_payload", format!("{path}: {inner}"))
             }
         })?;
     deserializer.end().map_err(|e| {
@@ -184,6 +187,7 @@ mod tests {
     #[test]
     fn bad_bodies_say_what_is_wrong() {
         assert!(message("not json").contains("not a JSON object"));
+        assert!(message(r#"{"callData": "#).contains("not valid JSON"));
         assert!(message("[1,2]").contains("not a JSON object"));
         assert!(message("{}").contains("callData is missing"));
         assert!(message(r#"{"callData": null}"#).contains("callData is missing"));

@@ -142,7 +142,9 @@ impl TokenProvider {
             Ok(response) => response,
             Err(error) => {
                 telemetry::upstream_request("salesforce_auth", None);
-                return Err(SalesforceError::Transport(error.without_url()));
+                return Err(SalesforceError::Transport(telemetry::error_chain(
+                    &error.without_url(),
+                )));
             }
         };
         let status = response.status();
@@ -150,7 +152,7 @@ impl TokenProvider {
         let text = response
             .text()
             .await
-            .map_err(|e| SalesforceError::Transport(e.without_url()))?;
+            .map_err(|e| SalesforceError::Transport(telemetry::error_chain(&e.without_url())))?;
         if !status.is_success() {
             let error = token_error(status, &text);
             if let SalesforceError::Grant { error, description } = &error {

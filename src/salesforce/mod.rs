@@ -21,7 +21,7 @@ use types::ApiError;
 #[derive(Debug, thiserror::Error)]
 pub enum SalesforceError {
     #[error("Salesforce could not be reached: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(String),
     #[error(
         "Salesforce refused the OAuth grant ({error}: {description}). This is a configuration \
          problem: check salesforce.auth, salesforce.login_url, salesforce.client_id and the \
@@ -184,7 +184,9 @@ async fn execute(
         }
         Err(error) => {
             telemetry::upstream_request("salesforce", None);
-            Err(SalesforceError::Transport(error.without_url()))
+            Err(SalesforceError::Transport(telemetry::error_chain(
+                &error.without_url(),
+            )))
         }
     }
 }
@@ -198,7 +200,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Salesfo
     let body = response
         .text()
         .await
-        .map_err(|e| SalesforceError::Transport(e.without_url()))?;
+        .map_err(|e| SalesforceError::Transport(telemetry::error_chain(&e.without_url())))?;
     // Error bodies are arrays of {message, errorCode}; an edge proxy may send HTML instead.
     let first = serde_json::from_str::<Vec<ApiError>>(&body)
         .ok()

@@ -1,0 +1,307 @@
+//! Starts the real service on an ephemeral port against wiremock stand-ins for Gong and
+//! Salesforce, with its own SQLite file.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use competitor_sync::config::Settings;
+use competitor_sync::store::{FieldWrite, Job, JobStatus, Store};
+use competitor_sync::Application;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const WEBHOOK_TOKEN: &str = "test-webhook-token-0123456789";
+pub const GONG_KEY: &str = "gong-access-key";
+pub const GONG_SECRET: &str = "gong-access-key-secret-xyz";
+pub const SF_CLIENT_ID: &str = "3MVG9-test-client-id";
+pub const SF_CLIENT_SECRET: &str = "sf-client-secret-abc";
+pub const ACCESS_TOKEN: &str = "00D5e000000XXXX!AQ0AQEXAMPLETOKEN";
+pub const CALL_ID: &str = "7782342274025937895";
+pub const OPPORTUNITY: &str = "0063t000012AbCdAAK";
+pub const OPPORTUNITY_URL: &str = "/services/data/v62.0/sobjects/Opportunity/0063t000012AbCdAAK";
+pub const TOKEN_PATH: &str = "/services/oauth2/token";
+pub const GONG_PATH: &str = "/v2/calls/extensive";
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub fn fixture_text(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The fixture webhook with its `callData` edited by `edit`.
+pub fn webhook_with(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut body = fixture("gong_webhook.json");
+    edit(&mut body["callData"]);
+    body
+}
+
+/// A `/v2/calls/extensive` answer holding `call` (a `callData`-shaped value).
+pub fn extensive_with(call: &Value) -> Value {
+    let mut page = fixture("gong_calls_extensive_one.json");
+    page["calls"] = Value::Array(vec![call.clone()]);
+    page
+}
+
+pub struct TestAppBuilder {
+    env: HashMap<String, String>,
+    config_toml: Option<String>,
+}
+
+impl TestAppBuilder {
+    /// Sets `COMPETITOR_SYNC__<key>`, e.g. `with("SALESFORCE__AUTH", "jwt_bearer")`.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.env
+            .insert(format!("COMPETITOR_SYNC__{key}"), value.to_owned());
+        self
+    }
+
+    pub fn without(mut self, key: &str) -> Self {
+        self.env.remove(&format!("COMPETITOR_SYNC__{key}"));
+        self
+    }
+
+    /// Extra settings in a `--config` file.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config_toml = Some(toml.to_owned());
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let gong = MockServer::start().await;
+        let salesforce = MockServer::start().await;
+        let mut env = HashMap::from([
+            ("SERVER__BIND", "127.0.0.1:0".to_owned()),
+            (
+                "STORE__URL",
+                format!("sqlite://{}/store/jobs.db", dir.path().display()),
+            ),
+            ("WEBHOOK__TOKEN", WEBHOOK_TOKEN.to_owned()),
+            ("GONG__BASE_URL", gong.uri()),
+            ("GONG__ACCESS_KEY", GONG_KEY.to_owned()),
+            ("GONG__ACCESS_KEY_SECRET", GONG_SECRET.to_owned()),
+            ("SALESFORCE__LOGIN_URL", salesforce.uri()),
+            ("SALESFORCE__CLIENT_ID", SF_CLIENT_ID.to_owned()),
+            ("SALESFORCE__CLIENT_SECRET", SF_CLIENT_SECRET.to_owned()),
+            ("WORKER__POLL_INTERVAL", "20ms".to_owned()),
+            ("RETRY__BASE_DELAY", "50ms".to_owned()),
+            ("RETRY__MAX_DELAY", "200ms".to_owned()),
+        ])
+        .into_iter()
+        .map(|(k, v)| (format!("COMPETITOR_SYNC__{k}"), v))
+        .collect::<HashMap<_, _>>();
+        env.extend(self.env);
+        let config_path = self.config_toml.map(|toml| {
+            let path = dir.path().join("test.toml");
+            std::fs::write(&path, toml).expect("write config");
+            path
+        });
+        let settings =
+            Settings::load_from(config_path.as_deref(), Some(env)).expect("test configuration");
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let address = format!("http://{}", app.local_addr().expect("bound"));
+        let store = app.store().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            store,
+            gong,
+            salesforce,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub gong: MockServer,
+    pub salesforce: MockServer,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            env: HashMap::new(),
+            config_toml: None,
+        }
+    }
+
+    pub async fn spawn() -> TestApp {
+        Self::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_webhook(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/webhooks/gong"))
+            .bearer_auth(WEBHOOK_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Posts a webhook that must be accepted; returns its job id.
+    pub async fn accept(&self, body: &Value) -> String {
+        let response = self.post_webhook(body).await;
+        assert_eq!(response.status(), 202, "webhook should be accepted");
+        let accepted: Value = response.json().await.expect("JSON answer");
+        accepted["job_id"].as_str().expect("job_id").to_owned()
+    }
+
+    /// Polls the store until the job has ended (done, skipped or dead).
+    pub async fn finished_job(&self, job_id: &str) -> Job {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let job = self.store.job(job_id).await.expect("store read");
+            if let Some(job) = job {
+                if matches!(
+                    job.status,
+                    JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
+                ) {
+                    return job;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job_id} did not finish in time"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn writes(&self, job_id: &str) -> Vec<FieldWrite> {
+        self.store.writes_for_job(job_id).await.expect("store read")
+    }
+
+    /// Token endpoint answering the fixture token, pointed at the Salesforce mock.
+    pub async fn mount_token(&self) {
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(self.token_body(ACCESS_TOKEN)))
+            .mount(&self.salesforce)
+            .await;
+    }
+
+    pub fn token_body(&self, access_token: &str) -> Value {
+        let mut token = fixture("sf_token.json");
+        token["instance_url"] = Value::String(self.salesforce.uri());
+        token["access_token"] = Value::String(access_token.to_owned());
+        token
+    }
+
+    pub async fn mount_gong_call(&self, call: &Value) {
+        Mock::given(method("POST"))
+            .and(path(GONG_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(extensive_with(call)))
+            .mount(&self.gong)
+            .await;
+    }
+
+    /// Accepts every PATCH of an Opportunity with 204.
+    pub async fn mount_patch_ok(&self) {
+        Mock::given(method("PATCH"))
+            .and(wiremock::matchers::path_regex(
+                r"^/services/data/v62\.0/sobjects/Opportunity/[A-Za-z0-9]+$",
+            ))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&self.salesforce)
+            .await;
+    }
+
+    /// Gong, token and PATCH all answering as for the fixture call.
+    pub async fn mount_happy_path(&self) {
+        self.mount_gong_call(&fixture("gong_webhook.json")["callData"])
+            .await;
+        self.mount_token().await;
+        self.mount_patch_ok().await;
+    }
+
+    pub async fn requests_to(
+        server: &MockServer,
+        verb: &str,
+        path: &str,
+    ) -> Vec<wiremock::Request> {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.method.as_str() == verb && r.url.path() == path)
+            .collect()
+    }
+
+    pub async fn gong_requests(&self) -> Vec<wiremock::Request> {
+        Self::requests_to(&self.gong, "POST", GONG_PATH).await
+    }
+
+    /// Every request Salesforce received except token requests.
+    pub async fn salesforce_data_requests(&self) -> Vec<wiremock::Request> {
+        self.salesforce
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() != TOKEN_PATH)
+            .collect()
+    }
+
+    pub async fn patches(&self) -> Vec<(String, Value)> {
+        self.salesforce_data_requests()
+            .await
+            .into_iter()
+            .filter(|r| r.method.as_str() == "PATCH")
+            .map(|r| {
+                let body = serde_json::from_slice(&r.body).expect("PATCH body is JSON");
+                (r.url.path().to_owned(), body)
+            })
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+pub fn form(request: &wiremock::Request) -> HashMap<String, String> {
+    url_pairs(std::str::from_utf8(&request.body).expect("form body is text"))
+}
+
+fn url_pairs(text: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{text}"))
+        .expect("form parses")
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
