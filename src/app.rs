@@ -15,7 +15,7 @@ use crate::http::{self, AppState, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
-use crate::worker::{self, PoolSettings, Worker};
+use crate::worker::{self, PoolSettings, RecordLocks, Worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -46,6 +46,10 @@ impl Application {
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = Store::connect(&settings.store.url).await?;
+        let recovered = store.recover_interrupted().await?;
+        if recovered > 0 {
+            tracing::warn!(jobs = recovered, "requeued jobs interrupted by the previous run");
+        }
         let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
         let salesforce = SalesforceClient::new(
             &settings.salesforce,
@@ -64,10 +68,12 @@ impl Application {
             wake_workers: Arc::clone(&wake),
             metrics: telemetry::metrics_handle(),
             max_body_bytes: settings.server.max_body_bytes,
+            salesforce_pause: salesforce.limit_pause(),
         };
         let router = http::router(
             state,
             WebhookAuth::from_settings(&settings.webhook),
+            settings.admin.token.clone(),
             settings.server.request_timeout,
         );
         let worker = Arc::new(Worker {
@@ -77,6 +83,7 @@ impl Application {
             rules: settings.sync.effective_rules(),
             retry: settings.retry.clone(),
             lease: settings.worker.lease,
+            record_locks: RecordLocks::default(),
         });
         Ok(Self {
             listener,

@@ -44,6 +44,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub store: StoreSettings,
     pub webhook: WebhookSettings,
+    #[serde(default)]
+    pub admin: AdminSettings,
     pub gong: GongSettings,
     pub salesforce: SalesforceSettings,
     #[serde(default)]
@@ -75,6 +77,13 @@ pub struct StoreSettings {
 pub struct WebhookSettings {
     pub token: Option<SecretString>,
     pub allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/*`; without it those endpoints do not exist.
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +119,8 @@ pub struct SalesforceSettings {
     pub api_version: String,
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub limit_pause: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -280,6 +291,22 @@ impl Settings {
                 ));
             }
             _ => {}
+        }
+        if let Some(admin) = &self.admin.token {
+            if admin.expose_secret().trim().len() < 16 {
+                return Err(ConfigError::invalid("admin.token", "must be at least 16 characters"));
+            }
+            let same_as_webhook = self
+                .webhook
+                .token
+                .as_ref()
+                .is_some_and(|webhook| webhook.expose_secret() == admin.expose_secret());
+            if same_as_webhook {
+                return Err(ConfigError::invalid(
+                    "admin.token",
+                    "must differ from webhook.token: whoever sends webhooks must not administer jobs",
+                ));
+            }
         }
         validate_http_url("gong.base_url", &self.gong.base_url)?;
         require_secret("gong.access_key", &self.gong.access_key)?;

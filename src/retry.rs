@@ -13,6 +13,9 @@ pub enum Disposition {
     Retry { after: Option<Duration> },
     /// Retrying cannot help (bad id, bad configuration): the job fails now.
     Permanent,
+    /// The upstream asked for a pause that is not this job's fault (Salesforce's daily API
+    /// limit): try again after `after` without spending one of the job's attempts.
+    Defer { after: Duration },
 }
 
 /// Errors that know whether retrying can help.

@@ -19,6 +19,12 @@ pub const JOB_RETRIES: &str = "competitor_sync_job_retries_total";
 pub const UPSTREAM_REQUESTS: &str = "competitor_sync_upstream_requests_total";
 pub const JOB_DURATION: &str = "competitor_sync_job_duration_seconds";
 pub const QUEUE_DEPTH: &str = "competitor_sync_queue_depth";
+pub const OLDEST_QUEUED_AGE: &str = "competitor_sync_oldest_queued_job_age_seconds";
+pub const SALESFORCE_API_USAGE: &str = "competitor_sync_salesforce_api_usage_ratio";
+pub const SALESFORCE_API_USED: &str = "competitor_sync_salesforce_api_requests_used";
+pub const SALESFORCE_API_MAX: &str = "competitor_sync_salesforce_api_requests_limit";
+pub const SALESFORCE_PAUSED: &str = "competitor_sync_salesforce_paused";
+pub const TARGETS_FAILED: &str = "competitor_sync_targets_failed_total";
 
 /// Installs the global subscriber. JSON when asked, or in `auto` mode when standard output
 /// is not a terminal (containers, log shippers); readable text otherwise. `RUST_LOG`, when
@@ -86,6 +92,12 @@ fn describe() {
         "Time spent processing one job attempt"
     );
     metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in the store, by state");
+    metrics::describe_gauge!(OLDEST_QUEUED_AGE, metrics::Unit::Seconds, "Age of the oldest queued job (0 when none)");
+    metrics::describe_gauge!(SALESFORCE_API_USAGE, "Share of the org's daily API requests used, from Sforce-Limit-Info");
+    metrics::describe_gauge!(SALESFORCE_API_USED, "Org API requests used in the last 24 hours, from Sforce-Limit-Info");
+    metrics::describe_gauge!(SALESFORCE_API_MAX, "Org daily API request limit, from Sforce-Limit-Info");
+    metrics::describe_gauge!(SALESFORCE_PAUSED, "1 while Salesforce work is paused after REQUEST_LIMIT_EXCEEDED");
+    metrics::describe_counter!(TARGETS_FAILED, "Records that could not be written (dead letters), by Salesforce error code");
 }
 
 pub fn webhook_received(outcome: &'static str) {
@@ -115,6 +127,26 @@ pub fn record_queue_depth(depth: &QueueDepth) {
     for status in JobStatus::ALL {
         metrics::gauge!(QUEUE_DEPTH, "state" => status.as_str()).set(depth.get(status) as f64);
     }
+}
+
+pub fn record_oldest_queued_age(age: Option<Duration>) {
+    metrics::gauge!(OLDEST_QUEUED_AGE).set(age.map_or(0.0, |a| a.as_secs_f64()));
+}
+
+pub fn salesforce_api_usage(used: u64, max: u64) {
+    metrics::gauge!(SALESFORCE_API_USED).set(used as f64);
+    metrics::gauge!(SALESFORCE_API_MAX).set(max as f64);
+    if max > 0 {
+        metrics::gauge!(SALESFORCE_API_USAGE).set(used as f64 / max as f64);
+    }
+}
+
+pub fn salesforce_paused(paused: bool) {
+    metrics::gauge!(SALESFORCE_PAUSED).set(if paused { 1.0 } else { 0.0 });
+}
+
+pub fn target_failed(code: &str) {
+    metrics::counter!(TARGETS_FAILED, "code" => code.to_owned()).increment(1);
 }
 
 /// An error and its causes on one line: reqwest's own message ("error sending request")

@@ -103,6 +103,13 @@ async fn a_full_run_logs_json_without_secrets_and_exits_cleanly_on_sigterm() {
         .respond_with(ResponseTemplate::new(200).set_body_json(token))
         .mount(&salesforce)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v62.0/sobjects/Opportunity/describe"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("sf_opportunity_describe.json")),
+        )
+        .mount(&salesforce)
+        .await;
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)

@@ -66,7 +66,7 @@ fn query_key(request: &Request) -> Option<String> {
 }
 
 /// Compares digests so neither the content nor the length of the token leaks through timing.
-fn same_secret(presented: &str, expected: &SecretString) -> bool {
+pub(super) fn same_secret(presented: &str, expected: &SecretString) -> bool {
     let presented = Sha256::digest(presented.as_bytes());
     let expected = Sha256::digest(expected.expose_secret().as_bytes());
     presented.ct_eq(&expected).into()

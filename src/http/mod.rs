@@ -1,5 +1,6 @@
 //! The HTTP surface: the Gong webhook, probes and metrics, with the middleware around them.
 
+mod admin;
 mod auth;
 mod error;
 mod probes;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
 use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -25,6 +27,7 @@ use tracing::Level;
 pub use auth::WebhookAuth;
 pub use error::ApiError;
 
+use crate::salesforce::LimitPause;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -33,9 +36,15 @@ pub struct AppState {
     pub wake_workers: Arc<Notify>,
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
+    pub salesforce_pause: Arc<LimitPause>,
 }
 
-pub fn router(state: AppState, auth: WebhookAuth, request_timeout: Duration) -> Router {
+pub fn router(
+    state: AppState,
+    auth: WebhookAuth,
+    admin_token: Option<SecretString>,
+    request_timeout: Duration,
+) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/gong", post(webhook::receive))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
@@ -43,8 +52,20 @@ pub fn router(state: AppState, auth: WebhookAuth, request_timeout: Duration) -> 
             Arc::new(auth),
             auth::require_webhook_auth,
         ));
+    // Without an admin token the admin routes do not exist (404), rather than being open.
+    let admin = admin_token.map_or_else(Router::new, |token| {
+        Router::new()
+            .route("/admin/jobs", get(admin::list_jobs))
+            .route("/admin/jobs/{id}", get(admin::show_job))
+            .route("/admin/jobs/{id}/retry", post(admin::retry_job))
+            .route_layer(middleware::from_fn_with_state(
+                Arc::new(admin::AdminToken(token)),
+                admin::require_admin,
+            ))
+    });
     Router::new()
         .merge(webhooks)
+        .merge(admin)
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))

@@ -14,18 +14,34 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready to accept webhooks: the store answers.
+/// Ready to accept webhooks: the store answers. A Salesforce pause is reported in the
+/// detail but keeps the service ready: webhooks are still accepted and wait in the queue.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let salesforce = match state.salesforce_pause.active() {
+        None => "ok".to_owned(),
+        Some(pause) => {
+            let until = time::OffsetDateTime::from(pause.until)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            format!("paused until {until}: {}", pause.reason)
+        }
+    };
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "checks": { "store": "ok" } })),
+            Json(json!({
+                "status": "ready",
+                "checks": { "store": "ok", "salesforce": salesforce }
+            })),
         ),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "not_ready", "checks": { "store": error.to_string() } })),
+                Json(json!({
+                    "status": "not_ready",
+                    "checks": { "store": error.to_string(), "salesforce": salesforce }
+                })),
             )
         }
     }
@@ -38,6 +54,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         Ok(depth) => telemetry::record_queue_depth(&depth),
         Err(error) => tracing::warn!(%error, "could not read the queue depth"),
     }
+    match state.store.oldest_queued_age().await {
+        Ok(age) => telemetry::record_oldest_queued_age(age),
+        Err(error) => tracing::warn!(%error, "could not read the oldest queued job"),
+    }
+    // Ends an expired pause so the gauge drops back to 0 even when no job runs.
+    state.salesforce_pause.active();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

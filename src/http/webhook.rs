@@ -11,13 +11,17 @@ use serde_json::value::RawValue;
 use super::error::ApiError;
 use super::AppState;
 use crate::gong::types::Call;
-use crate::store::NewJob;
+use crate::digest::sha256_hex;
+use crate::store::{DeliveryDisposition, NewJob};
 use crate::telemetry;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct Accepted {
     pub job_id: String,
     pub call_id: String,
+    /// `new`, `joined` (the call's queued or running job) or `duplicate` (already processed
+    /// with the same inputs).
+    pub delivery: DeliveryDisposition,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +38,9 @@ pub struct ValidWebhook<'a> {
     pub call_id: String,
     pub is_test: bool,
     pub call_data: &'a str,
+    /// Fingerprint of the inputs (callData, key order aside, and isTest) for duplicate
+    /// detection.
+    pub content_hash: String,
 }
 
 pub async fn receive(
@@ -42,7 +49,11 @@ pub async fn receive(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let result = accept(&state, body).await;
     telemetry::webhook_received(match &result {
-        Ok(_) => "accepted",
+        Ok(accepted) => match accepted.delivery {
+            DeliveryDisposition::New => "accepted",
+            DeliveryDisposition::Joined => "joined",
+            DeliveryDisposition::Duplicate => "duplicate",
+        },
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         Err(e) if e.status().is_client_error() => "invalid",
         Err(_) => "error",
@@ -64,23 +75,33 @@ async fn accept(
     let webhook = validate(&body).inspect_err(|e| {
         tracing::warn!(error = ?e, "webhook rejected");
     })?;
-    let job_id = state
+    let delivery = state
         .store
-        .enqueue(NewJob {
+        .accept(NewJob {
             call_id: &webhook.call_id,
             is_test: webhook.is_test,
             call_data: webhook.call_data,
+            content_hash: &webhook.content_hash,
         })
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not store the webhook");
             ApiError::unavailable("the job store is unavailable; retry the delivery")
         })?;
-    state.wake_workers.notify_one();
-    tracing::info!(%job_id, call_id = %webhook.call_id, is_test = webhook.is_test, "webhook accepted");
+    if delivery.disposition == DeliveryDisposition::New {
+        state.wake_workers.notify_one();
+    }
+    tracing::info!(
+        job_id = %delivery.job_id,
+        call_id = %webhook.call_id,
+        is_test = webhook.is_test,
+        delivery = delivery.disposition.as_str(),
+        "webhook accepted"
+    );
     Ok(Accepted {
-        job_id,
+        job_id: delivery.job_id,
         call_id: webhook.call_id,
+        delivery: delivery.disposition,
     })
 }
 
@@ -141,10 +162,15 @@ pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
             "callData.metaData.id is not a Gong call id (up to 20 digits)",
         ));
     }
+    let is_test = envelope.is_test.unwrap_or(false);
+    // serde_json orders object keys, so the same call sent with its keys in another order
+    // has the same fingerprint.
+    let canonical = format!("{is_test}:{value}");
     Ok(ValidWebhook {
         call_id,
-        is_test: envelope.is_test.unwrap_or(false),
+        is_test,
         call_data: call_data.get(),
+        content_hash: sha256_hex(canonical.as_bytes()),
     })
 }
 
@@ -173,6 +199,18 @@ mod tests {
         assert_eq!(
             validate(body.as_bytes()).expect("valid").call_id,
             "5599332235511222779"
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_key_order_but_not_content_or_the_test_flag() {
+        let hash = |body: &str| validate(body.as_bytes()).expect("valid").content_hash;
+        let base = hash(r#"{"callData": {"metaData": {"id": "1", "title": "a"}}}"#);
+        assert_eq!(base, hash(r#"{"callData": {"metaData": {"title": "a", "id": "1"}}}"#));
+        assert_ne!(base, hash(r#"{"callData": {"metaData": {"id": "1", "title": "b"}}}"#));
+        assert_ne!(
+            base,
+            hash(r#"{"isTest": true, "callData": {"metaData": {"id": "1", "title": "a"}}}"#)
         );
     }
 

@@ -1,22 +1,28 @@
 //! Salesforce REST client: reads and updates record fields.
 
 mod auth;
+mod limits;
 pub mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 pub use auth::{AccessToken, TokenProvider};
+pub use limits::{ActivePause, ApiUsage, LimitPause};
 
 use crate::config::{ConfigError, SalesforceSettings};
 use crate::retry::{Classify, Disposition};
 use crate::store::{Store, StoreError};
 use crate::telemetry;
-use types::ApiError;
+use types::{ApiError, Describe, DescribeField};
+
+/// The error code Salesforce answers (403) once the org's daily API requests are used up.
+const LIMIT_EXCEEDED: &str = "REQUEST_LIMIT_EXCEEDED";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SalesforceError {
@@ -45,6 +51,14 @@ pub enum SalesforceError {
     },
     #[error("Salesforce sent a response this service cannot read: {0}")]
     Decode(String),
+    #[error("Salesforce work is paused for {}s more: {reason}", .remaining.as_secs())]
+    Paused { remaining: Duration, reason: String },
+    #[error("{object}.{field} cannot be written: {reason}")]
+    FieldUnusable {
+        object: String,
+        field: String,
+        reason: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -57,15 +71,29 @@ impl Classify for SalesforceError {
             Self::TokenEndpoint { status, .. } if *status >= 500 => RETRY,
             Self::Api { status, code, .. } => match (*status, code.as_str()) {
                 (420 | 429, _) | (500..=599, _) => RETRY,
-                (_, "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "REQUEST_LIMIT_EXCEEDED") => {
-                    RETRY
-                }
+                (_, "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE") => RETRY,
                 _ => Disposition::Permanent,
             },
+            Self::Paused { remaining, .. } => Disposition::Defer { after: *remaining },
             Self::Grant { .. }
             | Self::TokenEndpoint { .. }
             | Self::Assertion(_)
-            | Self::SessionRejected => Disposition::Permanent,
+            | Self::SessionRejected
+            | Self::FieldUnusable { .. } => Disposition::Permanent,
+        }
+    }
+}
+
+impl SalesforceError {
+    /// The Salesforce error code when the failure concerns one record (deleted, bad id, data
+    /// rejected), as opposed to the whole integration (credentials, outage, configuration).
+    /// Such a failure is recorded against that record and the job goes on with the others.
+    pub fn record_error_code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } if self.disposition() == Disposition::Permanent => {
+                Some(code.as_str())
+            }
+            _ => None,
         }
     }
 }
@@ -74,6 +102,10 @@ pub struct SalesforceClient {
     http: reqwest::Client,
     api_version: String,
     tokens: Arc<TokenProvider>,
+    pause: Arc<LimitPause>,
+    pause_length: Duration,
+    /// Describe results per object (lower-case name), fetched once per process.
+    describes: tokio::sync::Mutex<HashMap<String, Arc<Vec<DescribeField>>>>,
 }
 
 impl SalesforceClient {
@@ -86,7 +118,77 @@ impl SalesforceClient {
             tokens: Arc::new(TokenProvider::new(settings, http.clone(), store)?),
             http,
             api_version: settings.api_version.clone(),
+            pause: Arc::new(LimitPause::default()),
+            pause_length: settings.limit_pause,
+            describes: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The daily-limit pause, shared with the readiness probe.
+    pub fn limit_pause(&self) -> Arc<LimitPause> {
+        Arc::clone(&self.pause)
+    }
+
+    /// Fails with [`SalesforceError::Paused`] while Salesforce work is paused.
+    pub fn ensure_not_paused(&self) -> Result<(), SalesforceError> {
+        match self.pause.active() {
+            Some(active) => Err(SalesforceError::Paused {
+                remaining: active.remaining,
+                reason: active.reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The described field `field` of `object`, checked to be writable. The object's describe
+    /// is fetched on first use and kept for the life of the process.
+    pub async fn writable_field(
+        &self,
+        object: &str,
+        field: &str,
+    ) -> Result<DescribeField, SalesforceError> {
+        let fields = {
+            let mut cache = self.describes.lock().await;
+            match cache.get(&object.to_ascii_lowercase()) {
+                Some(fields) => Arc::clone(fields),
+                None => {
+                    let fields = Arc::new(self.describe(object).await?);
+                    cache.insert(object.to_ascii_lowercase(), Arc::clone(&fields));
+                    fields
+                }
+            }
+        };
+        let unusable = |reason: &str| SalesforceError::FieldUnusable {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let found = fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(field))
+            .ok_or_else(|| unusable("no such field in the object's describe (check sync.rules field names)"))?;
+        if !found.updateable {
+            return Err(unusable(
+                "the integration user may not update it (field-level security or a formula field)",
+            ));
+        }
+        Ok(found.clone())
+    }
+
+    async fn describe(&self, object: &str) -> Result<Vec<DescribeField>, SalesforceError> {
+        let response = self
+            .send(|token| {
+                self.http.get(format!(
+                    "{}/services/data/{}/sobjects/{object}/describe",
+                    token.instance_url, self.api_version
+                ))
+            })
+            .await?;
+        let describe: Describe = response
+            .json()
+            .await
+            .map_err(|e| SalesforceError::Decode(format!("describe of {object}: {e}")))?;
+        Ok(describe.fields)
     }
 
     /// Current values of `fields` on one record, keyed by field name as given. A field that is
@@ -150,7 +252,31 @@ impl SalesforceClient {
     }
 
     /// Sends a request with the cached token; on 401 renews the token once and retries once.
+    /// `REQUEST_LIMIT_EXCEEDED` starts a pause of all Salesforce work.
     async fn send(
+        &self,
+        request: impl Fn(&AccessToken) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SalesforceError> {
+        self.ensure_not_paused()?;
+        match self.send_authenticated(request).await {
+            Err(SalesforceError::Api { code, message, .. }) if code == LIMIT_EXCEEDED => {
+                let reason = format!("{LIMIT_EXCEEDED}: {message}");
+                tracing::error!(
+                    pause_secs = self.pause_length.as_secs(),
+                    %reason,
+                    "Salesforce API limit reached: pausing all Salesforce work"
+                );
+                self.pause.start(self.pause_length, reason.clone());
+                Err(SalesforceError::Paused {
+                    remaining: self.pause_length,
+                    reason,
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn send_authenticated(
         &self,
         request: impl Fn(&AccessToken) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, SalesforceError> {
@@ -180,6 +306,14 @@ async fn execute(
     match result {
         Ok(response) => {
             telemetry::upstream_request("salesforce", Some(response.status().as_u16()));
+            let usage = response
+                .headers()
+                .get("sforce-limit-info")
+                .and_then(|value| value.to_str().ok())
+                .and_then(ApiUsage::parse);
+            if let Some(usage) = usage {
+                telemetry::salesforce_api_usage(usage.used, usage.max);
+            }
             Ok(response)
         }
         Err(error) => {

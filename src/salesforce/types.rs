@@ -39,3 +39,22 @@ pub struct JwtClaims<'a> {
     pub aud: &'a str,
     pub exp: i64,
 }
+
+/// `GET /sobjects/{object}/describe`, the parts read here.
+#[derive(Debug, Deserialize)]
+pub struct Describe {
+    #[serde(default)]
+    pub fields: Vec<DescribeField>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribeField {
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub field_type: String,
+    /// Maximum characters for text fields; 0 for types without a length.
+    #[serde(default)]
+    pub length: usize,
+    #[serde(default)]
+    pub updateable: bool,
+}

@@ -38,7 +38,7 @@ impl JobStatus {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
@@ -56,6 +56,54 @@ pub struct NewJob<'a> {
     pub is_test: bool,
     /// The webhook's `callData`, kept verbatim.
     pub call_data: &'a str,
+    /// Identifies the inputs: two deliveries with the same hash produce the same writes.
+    pub content_hash: &'a str,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// A new job was queued.
+    New,
+    /// The call already had a queued or running job; the delivery joined it.
+    Joined,
+    /// The call was already processed with the same inputs; nothing new to do.
+    Duplicate,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Joined => "joined",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The job a delivery belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub job_id: String,
+    pub disposition: Disposition,
+}
+
+/// The outcome of one record a job writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub object: String,
+    pub record_id: String,
+    pub status: TargetStatus,
+    /// What was written, or why it failed.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    Done,
+    Dead,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +148,7 @@ pub enum Finish {
     },
     Dead {
         reason: String,
+        result: Option<serde_json::Value>,
     },
 }
 
@@ -129,23 +178,91 @@ const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, le
                            last_error, outcome, result, created_at, updated_at, run_after";
 
 impl Store {
-    /// Commits a new queued job and returns its id. The caller may acknowledge the webhook
-    /// once this returns.
-    pub async fn enqueue(&self, job: NewJob<'_>) -> Result<String, StoreError> {
-        let id = Uuid::now_v7().to_string();
+    /// Records a delivery and commits the work it calls for; the webhook may be acknowledged
+    /// once this returns. Gong may deliver a call more than once:
+    /// - while the call has a queued job, the delivery joins it (the newest inputs win);
+    /// - while it has a running job with the same inputs, the delivery joins that job;
+    /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
+    /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
+    ///
+    /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
+    /// one call cannot both create a job.
+    pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
         let now = now_ms();
-        sqlx::query(
-            "INSERT INTO jobs (id, call_id, is_test, call_data, status, run_after, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?5)",
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let latest = sqlx::query(
+            "SELECT id, status, content_hash FROM jobs WHERE call_id = ?1 ORDER BY id DESC LIMIT 1",
         )
-        .bind(&id)
         .bind(job.call_id)
-        .bind(job.is_test)
-        .bind(job.call_data)
-        .bind(now)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(id)
+        let latest = latest
+            .map(|row| -> Result<(String, String, String), sqlx::Error> {
+                Ok((row.try_get("id")?, row.try_get("status")?, row.try_get("content_hash")?))
+            })
+            .transpose()?;
+        let delivery = match latest {
+            Some((id, status, _)) if status == "queued" => {
+                sqlx::query(
+                    "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4 \
+                     WHERE id = ?5",
+                )
+                .bind(job.call_data)
+                .bind(job.is_test)
+                .bind(job.content_hash)
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                Delivery { job_id: id, disposition: Disposition::Joined }
+            }
+            Some((id, status, hash)) if status == "running" && hash == job.content_hash => {
+                Delivery { job_id: id, disposition: Disposition::Joined }
+            }
+            Some((id, status, hash))
+                if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
+            {
+                Delivery { job_id: id, disposition: Disposition::Duplicate }
+            }
+            _ => {
+                let id = Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
+                )
+                .bind(&id)
+                .bind(job.call_id)
+                .bind(job.is_test)
+                .bind(job.call_data)
+                .bind(job.content_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Delivery { job_id: id, disposition: Disposition::New }
+            }
+        };
+        sqlx::query(
+            "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&delivery.job_id)
+        .bind(job.call_id)
+        .bind(job.content_hash)
+        .bind(delivery.disposition.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+
+    /// Number of deliveries recorded for a job (the first one included).
+    pub async fn delivery_count(&self, job_id: &str) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE job_id = ?1")
+            .bind(job_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     /// Takes the next due job, or one whose worker's lease ran out, for `lease`.
@@ -172,23 +289,73 @@ impl Store {
         row.map(|row| job_from_row(&row)).transpose()
     }
 
-    /// Records one field written, as soon as the CRM confirmed it.
-    pub async fn record_write(&self, job: &Job, write: &FieldWrite) -> Result<(), StoreError> {
+    /// Records one record's outcome, and the field values written to it, as soon as the CRM
+    /// confirmed them. A retried job skips records already resolved.
+    pub async fn resolve_target(
+        &self,
+        job: &Job,
+        target: &Target,
+        writes: &[FieldWrite],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for write in writes {
+            sqlx::query(
+                "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(&job.id)
+            .bind(&job.call_id)
+            .bind(&write.object)
+            .bind(&write.record_id)
+            .bind(&write.field)
+            .bind(&write.old_value)
+            .bind(&write.new_value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
-            "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
+                 detail = excluded.detail, updated_at = excluded.updated_at",
         )
         .bind(&job.id)
-        .bind(&job.call_id)
-        .bind(&write.object)
-        .bind(&write.record_id)
-        .bind(&write.field)
-        .bind(&write.old_value)
-        .bind(&write.new_value)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(&target.object)
+        .bind(&target.record_id)
+        .bind(match target.status {
+            TargetStatus::Done => "done",
+            TargetStatus::Dead => "dead",
+        })
+        .bind(&target.detail)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The records a job has resolved so far.
+    pub async fn targets(&self, job_id: &str) -> Result<Vec<Target>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT object, record_id, status, detail FROM job_targets WHERE job_id = ?1 \
+             ORDER BY updated_at, record_id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok(Target {
+                    object: row.try_get("object")?,
+                    record_id: row.try_get("record_id")?,
+                    status: if status == "dead" { TargetStatus::Dead } else { TargetStatus::Done },
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     /// Ends a claimed job. Returns false when the lease was lost (another worker took the job
@@ -197,7 +364,7 @@ impl Store {
         let (status, outcome, result) = match finish {
             Finish::Done { outcome, result } => (JobStatus::Done, outcome, Some(result)),
             Finish::Skipped { reason, result } => (JobStatus::Skipped, reason, result),
-            Finish::Dead { reason } => (JobStatus::Dead, reason, None),
+            Finish::Dead { reason, result } => (JobStatus::Dead, reason, result),
         };
         let last_error = (status == JobStatus::Dead).then(|| outcome.clone());
         let updated = sqlx::query(
@@ -256,6 +423,94 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Puts a job back in the queue without counting an attempt, due after `delay`: the
+    /// attempt never reached the upstream that is unavailable (Salesforce paused).
+    pub async fn defer(&self, job: &Job, reason: &str, delay: Duration) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), last_error = ?1, \
+                 run_after = ?2, lease_id = NULL, locked_until = NULL, updated_at = ?3 \
+             WHERE id = ?4 AND lease_id = ?5",
+        )
+        .bind(reason)
+        .bind(now.saturating_add(delay_ms))
+        .bind(now)
+        .bind(&job.id)
+        .bind(&job.lease_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// At start-up, returns jobs left running by a process that died (crash, `kill -9`) to the
+    /// queue at once rather than after their lease. One service process owns the store, so
+    /// any job still marked running at start-up is an orphan. The interrupted attempt counts:
+    /// a job that crashes the process must still end up dead.
+    pub async fn recover_interrupted(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_id = NULL, locked_until = NULL, \
+                 run_after = ?1, updated_at = ?1 WHERE status = 'running'",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Queues a dead job again, with fresh attempts. Records it already wrote stay written;
+    /// those that failed are tried again. Returns false when no dead job has this id.
+    pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
+                 lease_id = NULL, locked_until = NULL, updated_at = ?1 \
+             WHERE id = ?2 AND status = 'dead'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 1 {
+            sqlx::query("DELETE FROM job_targets WHERE job_id = ?1 AND status = 'dead'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// The newest jobs, optionally of one status, newest first.
+    pub async fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status.map(JobStatus::as_str))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Age of the oldest job waiting in the queue.
+    pub async fn oldest_queued_age(&self) -> Result<Option<Duration>, StoreError> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM jobs WHERE status = 'queued'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(oldest.map(|created| {
+            let age = now_ms().saturating_sub(created).max(0);
+            Duration::from_millis(u64::try_from(age).unwrap_or_default())
+        }))
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<Job>, StoreError> {
@@ -371,22 +626,104 @@ mod tests {
     }
 
     fn new_job(call_id: &str) -> NewJob<'_> {
+        with_hash(call_id, "hash-1")
+    }
+
+    fn with_hash<'a>(call_id: &'a str, content_hash: &'a str) -> NewJob<'a> {
         NewJob {
             call_id,
             is_test: false,
             call_data: r#"{"metaData":{"id":"1"}}"#,
+            content_hash,
         }
+    }
+
+    async fn enqueue(store: &Store, job: NewJob<'_>) -> String {
+        let delivery = store.accept(job).await.expect("accept");
+        assert_eq!(delivery.disposition, Disposition::New);
+        delivery.job_id
+    }
+
+    async fn claim(store: &Store) -> Job {
+        store
+            .claim(Duration::from_secs(60))
+            .await
+            .expect("claim")
+            .expect("a job is due")
+    }
+
+    #[tokio::test]
+    async fn deliveries_of_a_queued_or_running_call_join_its_job() {
+        let (_dir, store) = store().await;
+        let id = enqueue(&store, new_job("42")).await;
+        let joined = store.accept(with_hash("42", "hash-2")).await.expect("accept");
+        assert_eq!(joined, Delivery { job_id: id.clone(), disposition: Disposition::Joined });
+        let job = claim(&store).await;
+        assert_eq!(store.job(&id).await.expect("read").map(|j| j.id), Some(job.id.clone()));
+
+        let joined = store.accept(with_hash("42", "hash-2")).await.expect("accept");
+        assert_eq!(joined.disposition, Disposition::Joined, "same inputs join the running job");
+        let changed = store.accept(with_hash("42", "hash-3")).await.expect("accept");
+        assert_eq!(changed.disposition, Disposition::New, "changed inputs are processed again");
+        assert_eq!(store.delivery_count(&id).await.expect("count"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_after_completion_is_a_duplicate_unless_its_inputs_changed() {
+        let (_dir, store) = store().await;
+        let id = enqueue(&store, new_job("42")).await;
+        let job = claim(&store).await;
+        let done = Finish::Done { outcome: "ok".into(), result: serde_json::json!({}) };
+        assert!(store.finish(&job, done).await.expect("finish"));
+        let again = store.accept(new_job("42")).await.expect("accept");
+        assert_eq!(again, Delivery { job_id: id.clone(), disposition: Disposition::Duplicate });
+        assert_eq!(store.count_jobs().await.expect("count"), 1);
+        let changed = store.accept(with_hash("42", "hash-2")).await.expect("accept");
+        assert_eq!(changed.disposition, Disposition::New);
+        assert_ne!(changed.job_id, id);
+    }
+
+    #[tokio::test]
+    async fn a_dead_job_is_retried_with_fresh_attempts_keeping_records_already_written() {
+        let (_dir, store) = store().await;
+        let id = enqueue(&store, new_job("42")).await;
+        let job = claim(&store).await;
+        let target = |record_id: &str, status| Target {
+            object: "Opportunity".into(),
+            record_id: record_id.into(),
+            status,
+            detail: "x".into(),
+        };
+        store.resolve_target(&job, &target("006A", TargetStatus::Done), &[]).await.expect("done");
+        store.resolve_target(&job, &target("006B", TargetStatus::Dead), &[]).await.expect("dead");
+        let dead = Finish::Dead { reason: "006B deleted".into(), result: None };
+        assert!(store.finish(&job, dead).await.expect("finish"));
+        assert_eq!(store.list_jobs(Some(JobStatus::Dead), 10).await.expect("list").len(), 1);
+        assert!(!store.retry_dead("no-such-job").await.expect("retry"));
+
+        assert!(store.retry_dead(&id).await.expect("retry"));
+        let retried = store.job(&id).await.expect("read").expect("exists");
+        assert_eq!((retried.status, retried.attempts), (JobStatus::Queued, 0));
+        let targets = store.targets(&id).await.expect("targets");
+        assert_eq!(targets, vec![target("006A", TargetStatus::Done)]);
+        assert!(!store.retry_dead(&id).await.expect("retry"), "only dead jobs are retried");
+    }
+
+    #[tokio::test]
+    async fn jobs_left_running_by_a_dead_process_are_recovered_at_once() {
+        let (_dir, store) = store().await;
+        let id = enqueue(&store, new_job("42")).await;
+        claim(&store).await;
+        assert_eq!(store.recover_interrupted().await.expect("recover"), 1);
+        let job = claim(&store).await;
+        assert_eq!((job.id, job.attempts), (id, 2));
     }
 
     #[tokio::test]
     async fn a_job_is_claimed_once_then_finished() {
         let (_dir, store) = store().await;
-        let id = store.enqueue(new_job("42")).await.expect("enqueue");
-        let job = store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .expect("a job is due");
+        let id = enqueue(&store, new_job("42")).await;
+        let job = claim(&store).await;
         assert_eq!(job.id, id);
         assert_eq!(job.status, JobStatus::Running);
         assert_eq!(job.attempts, 1);
@@ -416,7 +753,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_lease_is_taken_over_and_the_stale_worker_cannot_finish() {
         let (_dir, store) = store().await;
-        store.enqueue(new_job("42")).await.expect("enqueue");
+        enqueue(&store, new_job("42")).await;
         let stale = store
             .claim(Duration::ZERO)
             .await
@@ -431,6 +768,7 @@ mod tests {
         assert_eq!(fresh.attempts, 2);
         let reason = Finish::Dead {
             reason: "late".into(),
+            result: None,
         };
         assert!(!store.finish(&stale, reason).await.expect("finish"));
         assert_eq!(store.queue_depth().await.expect("depth").running, 1);
@@ -439,12 +777,8 @@ mod tests {
     #[tokio::test]
     async fn retry_later_delays_the_job_and_release_keeps_the_attempt_count() {
         let (_dir, store) = store().await;
-        let id = store.enqueue(new_job("42")).await.expect("enqueue");
-        let job = store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .expect("due");
+        let id = enqueue(&store, new_job("42")).await;
+        let job = claim(&store).await;
         assert!(store
             .retry_later(&job, "Gong answered 503", Duration::from_secs(3600))
             .await
@@ -458,12 +792,8 @@ mod tests {
         assert_eq!(stored.status, JobStatus::Queued);
         assert_eq!(stored.last_error.as_deref(), Some("Gong answered 503"));
 
-        store.enqueue(new_job("43")).await.expect("enqueue");
-        let job = store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .expect("due");
+        enqueue(&store, new_job("43")).await;
+        let job = claim(&store).await;
         store.release(&job).await.expect("release");
         let released = store.job(&job.id).await.expect("read").expect("exists");
         assert_eq!(released.status, JobStatus::Queued);
@@ -475,7 +805,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/jobs.db", dir.path().display());
         let store = Store::connect(&url).await.expect("store opens");
-        let id = store.enqueue(new_job("42")).await.expect("enqueue");
+        let id = enqueue(&store, new_job("42")).await;
         store.close().await;
         let reopened = Store::connect(&url).await.expect("store reopens");
         let job = reopened.job(&id).await.expect("read").expect("still there");

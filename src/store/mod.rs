@@ -14,7 +14,10 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub use jobs::{FieldWrite, Finish, Job, JobStatus, NewJob, QueueDepth};
+pub use jobs::{
+    Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobStatus, NewJob,
+    QueueDepth, Target, TargetStatus,
+};
 
 use crate::retry::{Classify, Disposition};
 

@@ -1,6 +1,5 @@
 //! OAuth state kept across restarts: a refresh token Salesforce rotated.
 
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{now_ms, Store, StoreError};
@@ -48,8 +47,7 @@ impl Store {
 }
 
 fn fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]

@@ -5,4 +5,6 @@ mod plan;
 mod values;
 
 pub use plan::{check_links, plan, FieldPlan, Plan, RecordPlan, SkipReason};
-pub use values::{competitor_names, field_value, is_salesforce_id, linked_record_ids, merge_names};
+pub use values::{
+    competitor_names, field_value, is_salesforce_id, linked_record_ids, merge_names, FieldValue,
+};

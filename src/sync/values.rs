@@ -49,21 +49,50 @@ pub fn merge_names(existing: Option<&str>, new: &[String], separator: &str) -> V
     dedupe(current, new.iter().map(String::as_str))
 }
 
-/// The value to write into a field, or `None` when the write would change nothing.
-/// `current` is only known (and only needed) in merge mode.
+/// A value to write, and the names left out because the field is too short for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    pub value: String,
+    pub dropped: Vec<String>,
+}
+
+/// The value to write into a field, or `None` when the write would change nothing (or no
+/// name fits). `merge_with` is `Some(current value)` in merge mode. When the joined names are
+/// longer than `max_chars`, whole names are dropped from the end (the newest in merge mode):
+/// Salesforce rejects a long value (`STRING_TOO_LONG`) instead of truncating it.
 pub fn field_value(
     names: &[String],
     separator: &str,
     merge_with: Option<Option<&str>>,
-) -> Option<String> {
-    match merge_with {
-        None => Some(names.join(separator)),
-        Some(current) => {
-            let merged = merge_names(current, names, separator).join(separator);
-            let unchanged = current.unwrap_or_default().trim() == merged;
-            (!unchanged).then_some(merged)
+    max_chars: Option<usize>,
+) -> Option<FieldValue> {
+    let all = match merge_with {
+        None => names.to_vec(),
+        Some(current) => merge_names(current, names, separator),
+    };
+    let (kept, dropped) = fit_names(all, separator, max_chars.unwrap_or(usize::MAX));
+    if kept.is_empty() {
+        return None;
+    }
+    let value = kept.join(separator);
+    let unchanged = merge_with.is_some_and(|current| current.unwrap_or_default().trim() == value);
+    (!unchanged).then_some(FieldValue { value, dropped })
+}
+
+/// Keeps the longest prefix of `names` whose joined length is at most `max_chars` characters.
+fn fit_names(mut names: Vec<String>, separator: &str, max_chars: usize) -> (Vec<String>, Vec<String>) {
+    let separator_chars = separator.chars().count();
+    let joined_chars = |names: &[String]| {
+        names.iter().map(|n| n.chars().count()).sum::<usize>()
+            + separator_chars * names.len().saturating_sub(1)
+    };
+    let mut dropped = Vec::new();
+    while !names.is_empty() && joined_chars(&names) > max_chars {
+        if let Some(last) = names.pop() {
+            dropped.insert(0, last);
         }
     }
+    (names, dropped)
 }
 
 /// A Salesforce record id: 15 or 18 letters and digits. Ids come from webhook bodies and are
@@ -174,27 +203,50 @@ mod tests {
         );
     }
 
+    fn value(names: &[String], sep: &str, merge: Option<Option<&str>>) -> Option<String> {
+        field_value(names, sep, merge, None).map(|v| v.value)
+    }
+
     #[test]
     fn field_value_overwrites_or_merges_and_reports_no_change() {
         let new = names(&["Clari", "Chorus"]);
+        assert_eq!(value(&new, ", ", None).as_deref(), Some("Clari, Chorus"));
+        assert_eq!(value(&new, "; ", Some(None)).as_deref(), Some("Clari; Chorus"));
         assert_eq!(
-            field_value(&new, ", ", None).as_deref(),
-            Some("Clari, Chorus")
-        );
-        assert_eq!(
-            field_value(&new, "; ", Some(None)).as_deref(),
-            Some("Clari; Chorus")
-        );
-        assert_eq!(
-            field_value(&new, ", ", Some(Some("Gong"))).as_deref(),
+            value(&new, ", ", Some(Some("Gong"))).as_deref(),
             Some("Gong, Clari, Chorus")
         );
-        assert_eq!(field_value(&new, ", ", Some(Some("Chorus, Clari"))), None);
+        assert_eq!(value(&new, ", ", Some(Some("Chorus, Clari"))), None);
         // Same names but a hand-typed separator: rewriting it in canonical form is a change.
         assert_eq!(
-            field_value(&new, ", ", Some(Some("Clari,Chorus"))).as_deref(),
+            value(&new, ", ", Some(Some("Clari,Chorus"))).as_deref(),
             Some("Clari, Chorus")
         );
+    }
+
+    #[test]
+    fn too_long_values_lose_whole_names_from_the_end() {
+        let new = names(&["Clari", "Chorus", "Outreach"]);
+        // "Clari, Chorus, Outreach" is 23 characters.
+        let fitted = field_value(&new, ", ", None, Some(23)).expect("fits");
+        assert_eq!((fitted.value.as_str(), fitted.dropped.len()), ("Clari, Chorus, Outreach", 0));
+        let fitted = field_value(&new, ", ", None, Some(22)).expect("fits");
+        assert_eq!(fitted.value, "Clari, Chorus");
+        assert_eq!(fitted.dropped, names(&["Outreach"]));
+        let fitted = field_value(&new, ", ", None, Some(6)).expect("fits");
+        assert_eq!(fitted.value, "Clari");
+        assert_eq!(fitted.dropped, names(&["Chorus", "Outreach"]));
+        assert_eq!(field_value(&new, ", ", None, Some(4)), None, "nothing fits: no write");
+        // Characters, not bytes, as Salesforce counts them.
+        let accented = names(&["Équipe", "Öko"]);
+        assert_eq!(field_value(&accented, ", ", None, Some(11)).expect("fits").value, "Équipe, Öko");
+    }
+
+    #[test]
+    fn merge_drops_new_names_first_and_a_full_field_is_unchanged() {
+        let fitted = field_value(&names(&["Chorus"]), ", ", Some(Some("Gong, Clari")), Some(12))
+            .map(|v| v.value);
+        assert_eq!(fitted, None, "no room for Chorus: the field stays as it is");
     }
 
     #[test]

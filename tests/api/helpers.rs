@@ -23,6 +23,7 @@ pub const OPPORTUNITY: &str = "0063t000012AbCdAAK";
 pub const OPPORTUNITY_URL: &str = "/services/data/v62.0/sobjects/Opportunity/0063t000012AbCdAAK";
 pub const TOKEN_PATH: &str = "/services/oauth2/token";
 pub const GONG_PATH: &str = "/v2/calls/extensive";
+pub const DESCRIBE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/describe";
 
 pub fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -197,11 +198,21 @@ impl TestApp {
         self.store.writes_for_job(job_id).await.expect("store read")
     }
 
-    /// Token endpoint answering the fixture token, pointed at the Salesforce mock.
+    /// Token endpoint answering the fixture token, pointed at the Salesforce mock, and the
+    /// Opportunity describe every write consults first.
     pub async fn mount_token(&self) {
         Mock::given(method("POST"))
             .and(path(TOKEN_PATH))
             .respond_with(ResponseTemplate::new(200).set_body_json(self.token_body(ACCESS_TOKEN)))
+            .mount(&self.salesforce)
+            .await;
+        self.mount_describe(fixture("sf_opportunity_describe.json")).await;
+    }
+
+    pub async fn mount_describe(&self, describe: Value) {
+        Mock::given(method("GET"))
+            .and(path(DESCRIBE_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(describe))
             .mount(&self.salesforce)
             .await;
     }
@@ -258,14 +269,14 @@ impl TestApp {
         Self::requests_to(&self.gong, "POST", GONG_PATH).await
     }
 
-    /// Every request Salesforce received except token requests.
+    /// Every request Salesforce received except token and describe requests.
     pub async fn salesforce_data_requests(&self) -> Vec<wiremock::Request> {
         self.salesforce
             .received_requests()
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| r.url.path() != TOKEN_PATH)
+            .filter(|r| r.url.path() != TOKEN_PATH && r.url.path() != DESCRIBE_PATH)
             .collect()
     }
 

@@ -19,6 +19,7 @@ async fn mount_token_once(app: &TestApp, body: Value) {
         .up_to_n_times(1)
         .mount(&app.salesforce)
         .await;
+    app.mount_describe(fixture("sf_opportunity_describe.json")).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Background workers: claim a job, run the sync for its call, record the outcome.
 //! This is where the pure domain step meets Gong, Salesforce and the store.
 
+mod record_locks;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,9 +17,10 @@ use crate::gong::types::Call;
 use crate::gong::{GongClient, GongError};
 use crate::retry::{backoff, Classify, Disposition};
 use crate::salesforce::{SalesforceClient, SalesforceError};
-use crate::store::{FieldWrite, Finish, Job, Store, StoreError};
+use crate::store::{FieldWrite, Finish, Job, Store, StoreError, Target, TargetStatus};
 use crate::sync::{self, SkipReason};
 use crate::telemetry;
+pub use record_locks::RecordLocks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -42,7 +45,7 @@ impl Classify for JobError {
     }
 }
 
-/// How one attempt ended when it did not fail.
+/// How one attempt ended when it did not fail as a whole.
 enum Outcome {
     Synced {
         summary: String,
@@ -52,6 +55,8 @@ enum Outcome {
         reason: SkipReason,
         result: Option<Value>,
     },
+    /// Some records could not be written (the others were): a dead letter with the details.
+    RecordsFailed { reason: String, result: Value },
 }
 
 pub struct Worker {
@@ -61,6 +66,7 @@ pub struct Worker {
     pub rules: Vec<SyncRule>,
     pub retry: RetrySettings,
     pub lease: Duration,
+    pub record_locks: RecordLocks,
 }
 
 /// Settings of the worker loop itself.
@@ -170,7 +176,16 @@ impl Worker {
                 let reason = reason.to_string();
                 (Finish::Skipped { reason, result }, "skipped")
             }
+            Ok(Outcome::RecordsFailed { reason, result }) => {
+                tracing::error!(%reason, "job dead: records could not be written");
+                (Finish::Dead { reason, result: Some(result) }, "failed")
+            }
             Err(error) => match error.disposition() {
+                Disposition::Defer { after } => {
+                    tracing::warn!(%error, retry_in_secs = after.as_secs(), "job deferred; its attempt is not counted");
+                    self.store.defer(job, &error.to_string(), after).await?;
+                    return Ok(());
+                }
                 Disposition::Retry { after } if job.attempts < self.retry.max_attempts => {
                     let delay = backoff(&self.retry, job.attempts, after);
                     tracing::warn!(%error, retry_in_secs = delay.as_secs(), "attempt failed; will retry");
@@ -185,17 +200,13 @@ impl Worker {
                 }
                 Disposition::Retry { .. } => {
                     let reason = format!("gave up after {} attempts: {error}", job.attempts);
-                    tracing::error!(%reason, "job failed");
-                    (Finish::Dead { reason }, "failed")
+                    tracing::error!(%reason, "job dead");
+                    (Finish::Dead { reason, result: None }, "failed")
                 }
                 Disposition::Permanent => {
-                    tracing::error!(%error, "job failed permanently");
-                    (
-                        Finish::Dead {
-                            reason: error.to_string(),
-                        },
-                        "failed",
-                    )
+                    tracing::error!(%error, "job dead: permanent failure");
+                    let reason = error.to_string();
+                    (Finish::Dead { reason, result: None }, "failed")
                 }
             },
         };
@@ -225,6 +236,8 @@ impl Worker {
                 return skipped(reason);
             }
         }
+        // While Salesforce is paused, fetching the call would only spend Gong quota.
+        self.salesforce.ensure_not_paused()?;
         let call = self.gong.fetch_call(&job.call_id).await?;
         let context = if webhook.context.is_empty() {
             &call.context
@@ -238,33 +251,99 @@ impl Worker {
         if !plan.ignored_ids.is_empty() {
             tracing::warn!(ids = ?plan.ignored_ids, "ignoring linked ids that are not Salesforce ids");
         }
-        let mut writes = Vec::new();
+        // Records resolved by an earlier attempt of this job are not written again.
+        let resolved = self.store.targets(&job.id).await?;
         for record in &plan.records {
-            writes.extend(self.write_record(job, record).await?);
+            let known = resolved.iter().any(|t| {
+                t.record_id == record.record_id && t.object.eq_ignore_ascii_case(&record.object)
+            });
+            if !known {
+                self.resolve_record(job, record).await?;
+            }
         }
-        let result = json!({ "plan": plan, "writes": writes });
-        if writes.is_empty() {
+        let targets = self.store.targets(&job.id).await?;
+        let written = self.store.writes_for_job(&job.id).await?.len();
+        let result = json!({ "plan": plan, "targets": targets });
+        let failed: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Dead)
+            .collect();
+        if !failed.is_empty() {
+            let details: Vec<String> = failed
+                .iter()
+                .map(|t| format!("{} {}: {}", t.object, t.record_id, t.detail))
+                .collect();
+            return Ok(Outcome::RecordsFailed {
+                reason: format!(
+                    "{} of {} records could not be written: {}",
+                    failed.len(),
+                    targets.len(),
+                    details.join("; ")
+                ),
+                result,
+            });
+        }
+        if written == 0 {
             return Ok(Outcome::Skipped {
                 reason: SkipReason::Unchanged,
                 result: Some(result),
             });
         }
-        let records = plan.records.len();
         Ok(Outcome::Synced {
-            summary: format!(
-                "wrote {} field value(s) to {records} record(s)",
-                writes.len()
-            ),
+            summary: format!("wrote {written} field value(s) to {} record(s)", targets.len()),
             result,
         })
     }
 
-    /// Computes and writes one record's fields; reads them first for merge rules.
-    async fn write_record(
-        &self,
-        job: &Job,
-        record: &sync::RecordPlan,
-    ) -> Result<Vec<FieldWrite>, JobError> {
+    /// Writes one record and records its outcome. A failure that concerns only this record
+    /// (deleted, invalid id, rejected value) is recorded against it and the job goes on;
+    /// anything else fails the attempt.
+    async fn resolve_record(&self, job: &Job, record: &sync::RecordPlan) -> Result<(), JobError> {
+        let _writer = self
+            .record_locks
+            .lock(&record.object, &record.record_id)
+            .await;
+        let target = |status, detail| Target {
+            object: record.object.clone(),
+            record_id: record.record_id.clone(),
+            status,
+            detail,
+        };
+        match self.write_record(record).await {
+            Ok(writes) => {
+                let detail = if writes.is_empty() {
+                    "unchanged: the fields already hold these names".to_owned()
+                } else {
+                    let fields: Vec<&str> = writes.iter().map(|w| w.field.as_str()).collect();
+                    format!("wrote {}", fields.join(", "))
+                };
+                let done = target(TargetStatus::Done, detail);
+                self.store.resolve_target(job, &done, &writes).await?;
+                Ok(())
+            }
+            Err(JobError::Salesforce(error)) if error.record_error_code().is_some() => {
+                let code = error.record_error_code().unwrap_or_default();
+                telemetry::target_failed(code);
+                tracing::warn!(record_id = %record.record_id, %error, "record could not be written");
+                let dead = target(TargetStatus::Dead, error.to_string());
+                self.store.resolve_target(job, &dead, &[]).await?;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Computes one record's field values, reading them first for merge rules, and writes
+    /// them in one request. Returns what was written (nothing when no value changes).
+    async fn write_record(&self, record: &sync::RecordPlan) -> Result<Vec<FieldWrite>, JobError> {
+        let mut limits = HashMap::new();
+        for field in &record.fields {
+            let described = self
+                .salesforce
+                .writable_field(&record.object, &field.field)
+                .await?;
+            limits.insert(field.field.as_str(), (described.length > 0).then_some(described.length));
+        }
         let merge_fields = record.merge_fields();
         let current = if merge_fields.is_empty() {
             HashMap::new()
@@ -278,25 +357,33 @@ impl Worker {
         for field in &record.fields {
             let merge_with = (field.mode == WriteMode::Merge)
                 .then(|| current.get(&field.field).and_then(Option::as_deref));
-            if let Some(value) = sync::field_value(&field.names, &field.separator, merge_with) {
-                values.insert(field.field.clone(), Value::String(value.clone()));
-                writes.push(FieldWrite {
-                    object: record.object.clone(),
-                    record_id: record.record_id.clone(),
-                    field: field.field.clone(),
-                    old_value: merge_with.flatten().map(str::to_owned),
-                    new_value: value,
-                });
+            let max_chars = limits.get(field.field.as_str()).copied().flatten();
+            let Some(fitted) = sync::field_value(&field.names, &field.separator, merge_with, max_chars)
+            else {
+                continue;
+            };
+            if !fitted.dropped.is_empty() {
+                tracing::warn!(
+                    record_id = %record.record_id,
+                    field = %field.field,
+                    max_chars,
+                    dropped = ?fitted.dropped,
+                    "the names do not fit in the field: the last ones were left out"
+                );
             }
+            values.insert(field.field.clone(), Value::String(fitted.value.clone()));
+            writes.push(FieldWrite {
+                object: record.object.clone(),
+                record_id: record.record_id.clone(),
+                field: field.field.clone(),
+                old_value: merge_with.flatten().map(str::to_owned),
+                new_value: fitted.value,
+            });
         }
-        if values.is_empty() {
-            return Ok(writes);
-        }
-        self.salesforce
-            .update_record(&record.object, &record.record_id, &values)
-            .await?;
-        for write in &writes {
-            self.store.record_write(job, write).await?;
+        if !values.is_empty() {
+            self.salesforce
+                .update_record(&record.object, &record.record_id, &values)
+                .await?;
         }
         Ok(writes)
     }

@@ -1,0 +1,173 @@
+//! Operator endpoints: list jobs (the dead letters above all), inspect one, replay it.
+//! Mounted only when `admin.token` is set, and guarded by it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::same_secret;
+use super::error::ApiError;
+use super::AppState;
+use crate::store::{FieldWrite, Job, JobStatus, StoreError, Target};
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+/// The admin token, for the guard.
+pub struct AdminToken(pub SecretString);
+
+pub async fn require_admin(
+    State(token): State<Arc<AdminToken>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| v[7..].trim()));
+    match presented {
+        Some(presented) if same_secret(presented, &token.0) => next.run(request).await,
+        _ => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "admin endpoints need `Authorization: Bearer <admin.token>`",
+        )
+        .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A job as operators see it: times as RFC 3339, no payload.
+#[derive(Serialize)]
+struct JobView {
+    id: String,
+    call_id: String,
+    is_test: bool,
+    status: JobStatus,
+    attempts: u32,
+    last_error: Option<String>,
+    outcome: Option<String>,
+    created_at: String,
+    updated_at: String,
+    /// When a queued job is next tried.
+    next_attempt_at: Option<String>,
+}
+
+impl From<&Job> for JobView {
+    fn from(job: &Job) -> Self {
+        Self {
+            id: job.id.clone(),
+            call_id: job.call_id.clone(),
+            is_test: job.is_test,
+            status: job.status,
+            attempts: job.attempts,
+            last_error: job.last_error.clone(),
+            outcome: job.outcome.clone(),
+            created_at: rfc3339(job.created_at),
+            updated_at: rfc3339(job.updated_at),
+            next_attempt_at: (job.status == JobStatus::Queued).then(|| rfc3339(job.run_after)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JobDetail {
+    #[serde(flatten)]
+    job: JobView,
+    result: Option<serde_json::Value>,
+    targets: Vec<Target>,
+    writes: Vec<FieldWrite>,
+    deliveries: u64,
+}
+
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status = params
+        .status
+        .as_deref()
+        .map(|text| {
+            JobStatus::parse(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_status",
+                    format!("status must be one of queued, running, done, skipped, dead; got `{text}`"),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let jobs = state.store.list_jobs(status, limit).await.map_err(store_error)?;
+    let views: Vec<JobView> = jobs.iter().map(JobView::from).collect();
+    Ok(Json(json!({ "jobs": views })))
+}
+
+pub async fn show_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let job = state
+        .store
+        .job(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| no_such_job(&id))?;
+    let detail = JobDetail {
+        job: JobView::from(&job),
+        result: job.result.clone(),
+        targets: state.store.targets(&id).await.map_err(store_error)?,
+        writes: state.store.writes_for_job(&id).await.map_err(store_error)?,
+        deliveries: state.store.delivery_count(&id).await.map_err(store_error)?,
+    };
+    Ok(Json(json!(detail)))
+}
+
+/// Replays a dead job: fresh attempts, records already written are not written again.
+pub async fn retry_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    if state.store.retry_dead(&id).await.map_err(store_error)? {
+        state.wake_workers.notify_one();
+        tracing::info!(job_id = %id, "dead job queued again by an operator");
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": id, "status": "queued" }))));
+    }
+    match state.store.job(&id).await.map_err(store_error)? {
+        None => Err(no_such_job(&id)),
+        Some(job) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_dead",
+            format!("job {id} is {}: only dead jobs can be retried", job.status),
+        )),
+    }
+}
+
+fn no_such_job(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}"))
+}
+
+fn store_error(error: StoreError) -> ApiError {
+    tracing::error!(%error, "admin request failed on the store");
+    ApiError::unavailable("the job store is unavailable")
+}
+
+fn rfc3339(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
