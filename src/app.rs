@@ -48,7 +48,10 @@ impl Application {
         let store = Store::connect(&settings.store.url).await?;
         let recovered = store.recover_interrupted().await?;
         if recovered > 0 {
-            tracing::warn!(jobs = recovered, "requeued jobs interrupted by the previous run");
+            tracing::warn!(
+                jobs = recovered,
+                "requeued jobs interrupted by the previous run"
+            );
         }
         let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
         let salesforce = SalesforceClient::new(

@@ -294,7 +294,10 @@ impl Settings {
         }
         if let Some(admin) = &self.admin.token {
             if admin.expose_secret().trim().len() < 16 {
-                return Err(ConfigError::invalid("admin.token", "must be at least 16 characters"));
+                return Err(ConfigError::invalid(
+                    "admin.token",
+                    "must be at least 16 characters",
+                ));
             }
             let same_as_webhook = self
                 .webhook

@@ -92,12 +92,31 @@ fn describe() {
         "Time spent processing one job attempt"
     );
     metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in the store, by state");
-    metrics::describe_gauge!(OLDEST_QUEUED_AGE, metrics::Unit::Seconds, "Age of the oldest queued job (0 when none)");
-    metrics::describe_gauge!(SALESFORCE_API_USAGE, "Share of the org's daily API requests used, from Sforce-Limit-Info");
-    metrics::describe_gauge!(SALESFORCE_API_USED, "Org API requests used in the last 24 hours, from Sforce-Limit-Info");
-    metrics::describe_gauge!(SALESFORCE_API_MAX, "Org daily API request limit, from Sforce-Limit-Info");
-    metrics::describe_gauge!(SALESFORCE_PAUSED, "1 while Salesforce work is paused after REQUEST_LIMIT_EXCEEDED");
-    metrics::describe_counter!(TARGETS_FAILED, "Records that could not be written (dead letters), by Salesforce error code");
+    metrics::describe_gauge!(
+        OLDEST_QUEUED_AGE,
+        metrics::Unit::Seconds,
+        "Age of the oldest queued job (0 when none)"
+    );
+    metrics::describe_gauge!(
+        SALESFORCE_API_USAGE,
+        "Share of the org's daily API requests used, from Sforce-Limit-Info"
+    );
+    metrics::describe_gauge!(
+        SALESFORCE_API_USED,
+        "Org API requests used in the last 24 hours, from Sforce-Limit-Info"
+    );
+    metrics::describe_gauge!(
+        SALESFORCE_API_MAX,
+        "Org daily API request limit, from Sforce-Limit-Info"
+    );
+    metrics::describe_gauge!(
+        SALESFORCE_PAUSED,
+        "1 while Salesforce work is paused after REQUEST_LIMIT_EXCEEDED"
+    );
+    metrics::describe_counter!(
+        TARGETS_FAILED,
+        "Records that could not be written (dead letters), by Salesforce error code"
+    );
 }
 
 pub fn webhook_received(outcome: &'static str) {

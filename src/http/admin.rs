@@ -33,7 +33,11 @@ pub async fn require_admin(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| v[7..].trim()));
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        });
     match presented {
         Some(presented) if same_secret(presented, &token.0) => next.run(request).await,
         _ => ApiError::new(
@@ -105,13 +109,19 @@ pub async fn list_jobs(
             JobStatus::parse(text).ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_status",
-                    format!("status must be one of queued, running, done, skipped, dead; got `{text}`"),
+                    format!(
+                        "status must be one of queued, running, done, skipped, dead; got `{text}`"
+                    ),
                 )
             })
         })
         .transpose()?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let jobs = state.store.list_jobs(status, limit).await.map_err(store_error)?;
+    let jobs = state
+        .store
+        .list_jobs(status, limit)
+        .await
+        .map_err(store_error)?;
     let views: Vec<JobView> = jobs.iter().map(JobView::from).collect();
     Ok(Json(json!({ "jobs": views })))
 }
@@ -144,7 +154,10 @@ pub async fn retry_job(
     if state.store.retry_dead(&id).await.map_err(store_error)? {
         state.wake_workers.notify_one();
         tracing::info!(job_id = %id, "dead job queued again by an operator");
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": id, "status": "queued" }))));
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "job_id": id, "status": "queued" })),
+        ));
     }
     match state.store.job(&id).await.map_err(store_error)? {
         None => Err(no_such_job(&id)),
@@ -168,6 +181,9 @@ fn store_error(error: StoreError) -> ApiError {
 fn rfc3339(unix_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::gong::types::Call;
 use crate::digest::sha256_hex;
+use crate::gong::types::Call;
 use crate::store::{DeliveryDisposition, NewJob};
 use crate::telemetry;
 
@@ -206,8 +206,14 @@ mod tests {
     fn the_fingerprint_ignores_key_order_but_not_content_or_the_test_flag() {
         let hash = |body: &str| validate(body.as_bytes()).expect("valid").content_hash;
         let base = hash(r#"{"callData": {"metaData": {"id": "1", "title": "a"}}}"#);
-        assert_eq!(base, hash(r#"{"callData": {"metaData": {"title": "a", "id": "1"}}}"#));
-        assert_ne!(base, hash(r#"{"callData": {"metaData": {"id": "1", "title": "b"}}}"#));
+        assert_eq!(
+            base,
+            hash(r#"{"callData": {"metaData": {"title": "a", "id": "1"}}}"#)
+        );
+        assert_ne!(
+            base,
+            hash(r#"{"callData": {"metaData": {"id": "1", "title": "b"}}}"#)
+        );
         assert_ne!(
             base,
             hash(r#"{"isTest": true, "callData": {"metaData": {"id": "1", "title": "a"}}}"#)

@@ -90,12 +90,24 @@ mod tests {
     #[test]
     fn usage_header_is_parsed_leniently() {
         let usage = |h| ApiUsage::parse(h);
-        assert_eq!(usage("api-usage=10018/100000"), Some(ApiUsage { used: 10018, max: 100000 }));
+        assert_eq!(
+            usage("api-usage=10018/100000"),
+            Some(ApiUsage {
+                used: 10018,
+                max: 100000
+            })
+        );
         assert_eq!(
             usage("per-app-api-usage=17/250(appName=sample); api-usage=25/5000"),
-            Some(ApiUsage { used: 25, max: 5000 })
+            Some(ApiUsage {
+                used: 25,
+                max: 5000
+            })
         );
-        assert_eq!(usage(" API-USAGE = 1 / 2 "), Some(ApiUsage { used: 1, max: 2 }));
+        assert_eq!(
+            usage(" API-USAGE = 1 / 2 "),
+            Some(ApiUsage { used: 1, max: 2 })
+        );
         assert_eq!(usage("api-usage=lots"), None);
         assert_eq!(usage(""), None);
     }

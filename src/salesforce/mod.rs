@@ -166,7 +166,9 @@ impl SalesforceClient {
         let found = fields
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(field))
-            .ok_or_else(|| unusable("no such field in the object's describe (check sync.rules field names)"))?;
+            .ok_or_else(|| {
+                unusable("no such field in the object's describe (check sync.rules field names)")
+            })?;
         if !found.updateable {
             return Err(unusable(
                 "the integration user may not update it (field-level security or a formula field)",

@@ -198,7 +198,11 @@ impl Store {
         .await?;
         let latest = latest
             .map(|row| -> Result<(String, String, String), sqlx::Error> {
-                Ok((row.try_get("id")?, row.try_get("status")?, row.try_get("content_hash")?))
+                Ok((
+                    row.try_get("id")?,
+                    row.try_get("status")?,
+                    row.try_get("content_hash")?,
+                ))
             })
             .transpose()?;
         let delivery = match latest {
@@ -214,15 +218,24 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-                Delivery { job_id: id, disposition: Disposition::Joined }
+                Delivery {
+                    job_id: id,
+                    disposition: Disposition::Joined,
+                }
             }
             Some((id, status, hash)) if status == "running" && hash == job.content_hash => {
-                Delivery { job_id: id, disposition: Disposition::Joined }
+                Delivery {
+                    job_id: id,
+                    disposition: Disposition::Joined,
+                }
             }
             Some((id, status, hash))
                 if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
             {
-                Delivery { job_id: id, disposition: Disposition::Duplicate }
+                Delivery {
+                    job_id: id,
+                    disposition: Disposition::Duplicate,
+                }
             }
             _ => {
                 let id = Uuid::now_v7().to_string();
@@ -238,7 +251,10 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                Delivery { job_id: id, disposition: Disposition::New }
+                Delivery {
+                    job_id: id,
+                    disposition: Disposition::New,
+                }
             }
         };
         sqlx::query(
@@ -351,7 +367,11 @@ impl Store {
                 Ok(Target {
                     object: row.try_get("object")?,
                     record_id: row.try_get("record_id")?,
-                    status: if status == "dead" { TargetStatus::Dead } else { TargetStatus::Done },
+                    status: if status == "dead" {
+                        TargetStatus::Dead
+                    } else {
+                        TargetStatus::Done
+                    },
                     detail: row.try_get("detail")?,
                 })
             })
@@ -427,7 +447,12 @@ impl Store {
 
     /// Puts a job back in the queue without counting an attempt, due after `delay`: the
     /// attempt never reached the upstream that is unavailable (Salesforce paused).
-    pub async fn defer(&self, job: &Job, reason: &str, delay: Duration) -> Result<bool, StoreError> {
+    pub async fn defer(
+        &self,
+        job: &Job,
+        reason: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         let updated = sqlx::query(
@@ -656,15 +681,41 @@ mod tests {
     async fn deliveries_of_a_queued_or_running_call_join_its_job() {
         let (_dir, store) = store().await;
         let id = enqueue(&store, new_job("42")).await;
-        let joined = store.accept(with_hash("42", "hash-2")).await.expect("accept");
-        assert_eq!(joined, Delivery { job_id: id.clone(), disposition: Disposition::Joined });
+        let joined = store
+            .accept(with_hash("42", "hash-2"))
+            .await
+            .expect("accept");
+        assert_eq!(
+            joined,
+            Delivery {
+                job_id: id.clone(),
+                disposition: Disposition::Joined
+            }
+        );
         let job = claim(&store).await;
-        assert_eq!(store.job(&id).await.expect("read").map(|j| j.id), Some(job.id.clone()));
+        assert_eq!(
+            store.job(&id).await.expect("read").map(|j| j.id),
+            Some(job.id.clone())
+        );
 
-        let joined = store.accept(with_hash("42", "hash-2")).await.expect("accept");
-        assert_eq!(joined.disposition, Disposition::Joined, "same inputs join the running job");
-        let changed = store.accept(with_hash("42", "hash-3")).await.expect("accept");
-        assert_eq!(changed.disposition, Disposition::New, "changed inputs are processed again");
+        let joined = store
+            .accept(with_hash("42", "hash-2"))
+            .await
+            .expect("accept");
+        assert_eq!(
+            joined.disposition,
+            Disposition::Joined,
+            "same inputs join the running job"
+        );
+        let changed = store
+            .accept(with_hash("42", "hash-3"))
+            .await
+            .expect("accept");
+        assert_eq!(
+            changed.disposition,
+            Disposition::New,
+            "changed inputs are processed again"
+        );
         assert_eq!(store.delivery_count(&id).await.expect("count"), 3);
     }
 
@@ -673,12 +724,24 @@ mod tests {
         let (_dir, store) = store().await;
         let id = enqueue(&store, new_job("42")).await;
         let job = claim(&store).await;
-        let done = Finish::Done { outcome: "ok".into(), result: serde_json::json!({}) };
+        let done = Finish::Done {
+            outcome: "ok".into(),
+            result: serde_json::json!({}),
+        };
         assert!(store.finish(&job, done).await.expect("finish"));
         let again = store.accept(new_job("42")).await.expect("accept");
-        assert_eq!(again, Delivery { job_id: id.clone(), disposition: Disposition::Duplicate });
+        assert_eq!(
+            again,
+            Delivery {
+                job_id: id.clone(),
+                disposition: Disposition::Duplicate
+            }
+        );
         assert_eq!(store.count_jobs().await.expect("count"), 1);
-        let changed = store.accept(with_hash("42", "hash-2")).await.expect("accept");
+        let changed = store
+            .accept(with_hash("42", "hash-2"))
+            .await
+            .expect("accept");
         assert_eq!(changed.disposition, Disposition::New);
         assert_ne!(changed.job_id, id);
     }
@@ -694,11 +757,27 @@ mod tests {
             status,
             detail: "x".into(),
         };
-        store.resolve_target(&job, &target("006A", TargetStatus::Done), &[]).await.expect("done");
-        store.resolve_target(&job, &target("006B", TargetStatus::Dead), &[]).await.expect("dead");
-        let dead = Finish::Dead { reason: "006B deleted".into(), result: None };
+        store
+            .resolve_target(&job, &target("006A", TargetStatus::Done), &[])
+            .await
+            .expect("done");
+        store
+            .resolve_target(&job, &target("006B", TargetStatus::Dead), &[])
+            .await
+            .expect("dead");
+        let dead = Finish::Dead {
+            reason: "006B deleted".into(),
+            result: None,
+        };
         assert!(store.finish(&job, dead).await.expect("finish"));
-        assert_eq!(store.list_jobs(Some(JobStatus::Dead), 10).await.expect("list").len(), 1);
+        assert_eq!(
+            store
+                .list_jobs(Some(JobStatus::Dead), 10)
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
         assert!(!store.retry_dead("no-such-job").await.expect("retry"));
 
         assert!(store.retry_dead(&id).await.expect("retry"));
@@ -706,7 +785,10 @@ mod tests {
         assert_eq!((retried.status, retried.attempts), (JobStatus::Queued, 0));
         let targets = store.targets(&id).await.expect("targets");
         assert_eq!(targets, vec![target("006A", TargetStatus::Done)]);
-        assert!(!store.retry_dead(&id).await.expect("retry"), "only dead jobs are retried");
+        assert!(
+            !store.retry_dead(&id).await.expect("retry"),
+            "only dead jobs are retried"
+        );
     }
 
     #[tokio::test]

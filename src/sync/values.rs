@@ -80,7 +80,11 @@ pub fn field_value(
 }
 
 /// Keeps the longest prefix of `names` whose joined length is at most `max_chars` characters.
-fn fit_names(mut names: Vec<String>, separator: &str, max_chars: usize) -> (Vec<String>, Vec<String>) {
+fn fit_names(
+    mut names: Vec<String>,
+    separator: &str,
+    max_chars: usize,
+) -> (Vec<String>, Vec<String>) {
     let separator_chars = separator.chars().count();
     let joined_chars = |names: &[String]| {
         names.iter().map(|n| n.chars().count()).sum::<usize>()
@@ -211,7 +215,10 @@ mod tests {
     fn field_value_overwrites_or_merges_and_reports_no_change() {
         let new = names(&["Clari", "Chorus"]);
         assert_eq!(value(&new, ", ", None).as_deref(), Some("Clari, Chorus"));
-        assert_eq!(value(&new, "; ", Some(None)).as_deref(), Some("Clari; Chorus"));
+        assert_eq!(
+            value(&new, "; ", Some(None)).as_deref(),
+            Some("Clari; Chorus")
+        );
         assert_eq!(
             value(&new, ", ", Some(Some("Gong"))).as_deref(),
             Some("Gong, Clari, Chorus")
@@ -229,23 +236,40 @@ mod tests {
         let new = names(&["Clari", "Chorus", "Outreach"]);
         // "Clari, Chorus, Outreach" is 23 characters.
         let fitted = field_value(&new, ", ", None, Some(23)).expect("fits");
-        assert_eq!((fitted.value.as_str(), fitted.dropped.len()), ("Clari, Chorus, Outreach", 0));
+        assert_eq!(
+            (fitted.value.as_str(), fitted.dropped.len()),
+            ("Clari, Chorus, Outreach", 0)
+        );
         let fitted = field_value(&new, ", ", None, Some(22)).expect("fits");
         assert_eq!(fitted.value, "Clari, Chorus");
         assert_eq!(fitted.dropped, names(&["Outreach"]));
         let fitted = field_value(&new, ", ", None, Some(6)).expect("fits");
         assert_eq!(fitted.value, "Clari");
         assert_eq!(fitted.dropped, names(&["Chorus", "Outreach"]));
-        assert_eq!(field_value(&new, ", ", None, Some(4)), None, "nothing fits: no write");
+        assert_eq!(
+            field_value(&new, ", ", None, Some(4)),
+            None,
+            "nothing fits: no write"
+        );
         // Characters, not bytes, as Salesforce counts them.
         let accented = names(&["Équipe", "Öko"]);
-        assert_eq!(field_value(&accented, ", ", None, Some(11)).expect("fits").value, "Équipe, Öko");
+        assert_eq!(
+            field_value(&accented, ", ", None, Some(11))
+                .expect("fits")
+                .value,
+            "Équipe, Öko"
+        );
     }
 
     #[test]
     fn merge_drops_new_names_first_and_a_full_field_is_unchanged() {
-        let fitted = field_value(&names(&["Chorus"]), ", ", Some(Some("Gong, Clari")), Some(12))
-            .map(|v| v.value);
+        let fitted = field_value(
+            &names(&["Chorus"]),
+            ", ",
+            Some(Some("Gong, Clari")),
+            Some(12),
+        )
+        .map(|v| v.value);
         assert_eq!(fitted, None, "no room for Chorus: the field stays as it is");
     }
 

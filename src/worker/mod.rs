@@ -56,7 +56,10 @@ enum Outcome {
         result: Option<Value>,
     },
     /// Some records could not be written (the others were): a dead letter with the details.
-    RecordsFailed { reason: String, result: Value },
+    RecordsFailed {
+        reason: String,
+        result: Value,
+    },
 }
 
 pub struct Worker {
@@ -178,7 +181,13 @@ impl Worker {
             }
             Ok(Outcome::RecordsFailed { reason, result }) => {
                 tracing::error!(%reason, "job dead: records could not be written");
-                (Finish::Dead { reason, result: Some(result) }, "failed")
+                (
+                    Finish::Dead {
+                        reason,
+                        result: Some(result),
+                    },
+                    "failed",
+                )
             }
             Err(error) => match error.disposition() {
                 Disposition::Defer { after } => {
@@ -201,12 +210,24 @@ impl Worker {
                 Disposition::Retry { .. } => {
                     let reason = format!("gave up after {} attempts: {error}", job.attempts);
                     tracing::error!(%reason, "job dead");
-                    (Finish::Dead { reason, result: None }, "failed")
+                    (
+                        Finish::Dead {
+                            reason,
+                            result: None,
+                        },
+                        "failed",
+                    )
                 }
                 Disposition::Permanent => {
                     tracing::error!(%error, "job dead: permanent failure");
                     let reason = error.to_string();
-                    (Finish::Dead { reason, result: None }, "failed")
+                    (
+                        Finish::Dead {
+                            reason,
+                            result: None,
+                        },
+                        "failed",
+                    )
                 }
             },
         };
@@ -290,7 +311,10 @@ impl Worker {
             });
         }
         Ok(Outcome::Synced {
-            summary: format!("wrote {written} field value(s) to {} record(s)", targets.len()),
+            summary: format!(
+                "wrote {written} field value(s) to {} record(s)",
+                targets.len()
+            ),
             result,
         })
     }
@@ -342,7 +366,10 @@ impl Worker {
                 .salesforce
                 .writable_field(&record.object, &field.field)
                 .await?;
-            limits.insert(field.field.as_str(), (described.length > 0).then_some(described.length));
+            limits.insert(
+                field.field.as_str(),
+                (described.length > 0).then_some(described.length),
+            );
         }
         let merge_fields = record.merge_fields();
         let current = if merge_fields.is_empty() {
@@ -358,7 +385,8 @@ impl Worker {
             let merge_with = (field.mode == WriteMode::Merge)
                 .then(|| current.get(&field.field).and_then(Option::as_deref));
             let max_chars = limits.get(field.field.as_str()).copied().flatten();
-            let Some(fitted) = sync::field_value(&field.names, &field.separator, merge_with, max_chars)
+            let Some(fitted) =
+                sync::field_value(&field.names, &field.separator, merge_with, max_chars)
             else {
                 continue;
             };

@@ -49,7 +49,8 @@ mod tests {
             let locks = Arc::clone(&locks);
             tokio::spawn(async move { locks.lock("opportunity", "006A").await })
         };
-        let other_record = tokio::time::timeout(Duration::from_secs(1), locks.lock("Opportunity", "006B")).await;
+        let other_record =
+            tokio::time::timeout(Duration::from_secs(1), locks.lock("Opportunity", "006B")).await;
         assert!(other_record.is_ok(), "another record is not blocked");
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "the same record waits");

@@ -80,10 +80,7 @@ impl TestAppBuilder {
         let salesforce = MockServer::start().await;
         let mut env = HashMap::from([
             ("SERVER__BIND", "127.0.0.1:0".to_owned()),
-            (
-                "STORE__URL",
-                format!("sqlite://{}/store/jobs.db", dir.path().display()),
-            ),
+            ("STORE__URL", store_url(dir.path())),
             ("WEBHOOK__TOKEN", WEBHOOK_TOKEN.to_owned()),
             ("GONG__BASE_URL", gong.uri()),
             ("GONG__ACCESS_KEY", GONG_KEY.to_owned()),
@@ -206,7 +203,8 @@ impl TestApp {
             .respond_with(ResponseTemplate::new(200).set_body_json(self.token_body(ACCESS_TOKEN)))
             .mount(&self.salesforce)
             .await;
-        self.mount_describe(fixture("sf_opportunity_describe.json")).await;
+        self.mount_describe(fixture("sf_opportunity_describe.json"))
+            .await;
     }
 
     pub async fn mount_describe(&self, describe: Value) {
@@ -292,7 +290,9 @@ impl TestApp {
             .collect()
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the service as SIGTERM would. Returns the directory holding its store, for
+    /// tests that look at the store after a restart (`store_url`).
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -302,7 +302,13 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
+        self._dir
     }
+}
+
+/// The store of a test app whose directory is `dir`.
+pub fn store_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}/store/jobs.db", dir.display())
 }
 
 pub fn form(request: &wiremock::Request) -> HashMap<String, String> {

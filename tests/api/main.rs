@@ -1,7 +1,12 @@
-//! End-to-end tests of the running service against wiremock Gong and Salesforce.
+//! End-to-end tests of the running service against wiremock Gong and Salesforce, and of the
+//! real binary as a child process.
 
+mod binary;
+mod concurrency;
 mod helpers;
 mod probes;
+mod reliability;
 mod salesforce_auth;
+mod stand_ins;
 mod sync_flow;
 mod webhook_input;

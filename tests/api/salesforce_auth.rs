@@ -19,7 +19,8 @@ async fn mount_token_once(app: &TestApp, body: Value) {
         .up_to_n_times(1)
         .mount(&app.salesforce)
         .await;
-    app.mount_describe(fixture("sf_opportunity_describe.json")).await;
+    app.mount_describe(fixture("sf_opportunity_describe.json"))
+        .await;
 }
 
 #[tokio::test]
