@@ -5,13 +5,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::gong::GongClient;
-use crate::http::{self, AppState, WebhookAuth};
+use crate::http::{self, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
@@ -35,6 +39,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     store: Store,
     worker: Arc<Worker>,
     pool: PoolSettings,
@@ -45,7 +50,10 @@ impl Application {
     /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.store.url).await?;
+        let store = Store::connect(&settings.store.url)
+            .await?
+            .with_max_queued(Some(settings.store.max_queued));
+        let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook)?);
         let recovered = store.recover_interrupted().await?;
         if recovered > 0 {
             tracing::warn!(
@@ -72,12 +80,15 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             max_body_bytes: settings.server.max_body_bytes,
             salesforce_pause: salesforce.limit_pause(),
+            auth: webhook_auth,
         };
         let router = http::router(
             state,
-            WebhookAuth::from_settings(&settings.webhook),
             settings.admin.token.clone(),
-            settings.server.request_timeout,
+            Limits {
+                request_timeout: settings.server.request_timeout,
+                max_concurrent_webhooks: settings.server.max_concurrent_webhooks,
+            },
         );
         let worker = Arc::new(Worker {
             store: store.clone(),
@@ -91,6 +102,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            header_read_timeout: settings.server.header_read_timeout,
             store,
             worker,
             pool: PoolSettings {
@@ -117,6 +129,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let stop = CancellationToken::new();
+        let grace = self.pool.shutdown_grace;
         let workers = tokio::spawn(worker::run_pool(
             self.worker,
             self.pool,
@@ -124,13 +137,18 @@ impl Application {
             stop.clone(),
         ));
         let stop_serving = stop.clone();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
+        let served = serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            grace,
+            async move {
                 shutdown.await;
                 tracing::info!("shutting down: no new webhooks; finishing jobs in flight");
                 stop_serving.cancel();
-            })
-            .await;
+            },
+        )
+        .await;
         stop.cancel();
         if let Err(error) = workers.await {
             tracing::error!(%error, "a worker task ended abnormally");
@@ -139,6 +157,60 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Serves HTTP until `shutdown` completes, then lets open requests finish within `grace`.
+/// Written on hyper-util rather than `axum::serve` for one setting: a deadline on reading
+/// request headers, without which a client sending a byte at a time holds a connection open
+/// for ever (slow loris).
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connections = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(%error, "could not accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(router.clone());
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = connections.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection closed with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("requests still open after the shutdown grace period were cut");
+        }
+    }
+    Ok(())
 }
 
 fn http_client(timeout: Duration) -> Result<reqwest::Client, StartupError> {

@@ -53,7 +53,23 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub retry: RetrySettings,
     pub log: LogSettings,
+    /// Problems worth telling the operator that do not stop start-up.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
+
+/// Keys whose values are secrets: they belong in the environment, not in a file that may be
+/// committed.
+const SECRET_KEYS: [&str; 8] = [
+    "webhook.token",
+    "webhook.hmac_secret",
+    "admin.token",
+    "gong.access_key",
+    "gong.access_key_secret",
+    "salesforce.client_secret",
+    "salesforce.private_key",
+    "salesforce.refresh_token",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +79,9 @@ pub struct ServerSettings {
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    pub max_concurrent_webhooks: usize,
+    #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
 }
 
@@ -70,13 +89,59 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     pub url: String,
+    pub max_queued: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
     pub token: Option<SecretString>,
+    /// Public keys of Gong webhook rules (PEM or bare base64); several during a rotation.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub gong_public_key: Vec<String>,
+    /// Standard Webhooks secrets (`whsec_...`); several during a rotation.
+    #[serde(default, deserialize_with = "one_or_many_secrets")]
+    pub hmac_secret: Vec<SecretString>,
+    /// This endpoint's external URL, checked against a Gong JWT's `webhook_url` claim.
+    pub public_url: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub jwt_leeway: Duration,
     pub allow_unauthenticated: bool,
+}
+
+impl WebhookSettings {
+    pub fn any_method_configured(&self) -> bool {
+        self.token.is_some() || !self.gong_public_key.is_empty() || !self.hmac_secret.is_empty()
+    }
+}
+
+/// A list in a file, or one string with comma-separated entries (as an environment variable
+/// holds it). Keys and secrets never contain commas.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let entries = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(list) => list,
+    };
+    Ok(entries
+        .into_iter()
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect())
+}
+
+fn one_or_many_secrets<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    Ok(one_or_many(deserializer)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -260,8 +325,11 @@ impl Settings {
                 .separator("__")
                 .source(env),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
+        if let Some(path) = file {
+            settings.warnings = secrets_in_file(path)?;
+        }
         Ok(settings)
     }
 
@@ -272,25 +340,37 @@ impl Settings {
                 "must be above 0",
             ));
         }
+        if self.server.max_concurrent_webhooks == 0 {
+            return Err(ConfigError::invalid(
+                "server.max_concurrent_webhooks",
+                "must be above 0",
+            ));
+        }
+        if self.store.max_queued == 0 {
+            return Err(ConfigError::invalid("store.max_queued", "must be above 0"));
+        }
         if self.store.url.trim().is_empty() {
             return Err(ConfigError::invalid("store.url", "must not be empty"));
         }
-        match &self.webhook.token {
-            Some(token) if token.expose_secret().trim().len() < 16 => {
+        if let Some(token) = &self.webhook.token {
+            if token.expose_secret().trim().len() < 16 {
                 return Err(ConfigError::invalid(
                     "webhook.token",
                     "must be at least 16 characters (generate one with `openssl rand -hex 32`)",
                 ));
             }
-            None if !self.webhook.allow_unauthenticated => {
-                return Err(ConfigError::invalid(
-                    "webhook.token",
-                    "is not set: anyone who finds the URL could enqueue work. Set \
-                     COMPETITOR_SYNC__WEBHOOK__TOKEN, or set webhook.allow_unauthenticated = true \
-                     for a local experiment",
-                ));
-            }
-            _ => {}
+        }
+        if !self.webhook.any_method_configured() && !self.webhook.allow_unauthenticated {
+            return Err(ConfigError::invalid(
+                "webhook.token",
+                "is not set, nor webhook.gong_public_key or webhook.hmac_secret: anyone who \
+                 finds the URL could enqueue work. Set COMPETITOR_SYNC__WEBHOOK__TOKEN (or a \
+                 signing method), or set webhook.allow_unauthenticated = true for a local \
+                 experiment",
+            ));
+        }
+        if let Some(url) = &self.webhook.public_url {
+            validate_http_url("webhook.public_url", url)?;
         }
         if let Some(admin) = &self.admin.token {
             if admin.expose_secret().trim().len() < 16 {
@@ -469,6 +549,23 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+fn secrets_in_file(path: &Path) -> Result<Vec<String>, ConfigError> {
+    let file = config::Config::builder()
+        .add_source(config::File::from(path).required(true))
+        .build()?;
+    Ok(SECRET_KEYS
+        .iter()
+        .filter(|key| file.get::<config::Value>(key).is_ok())
+        .map(|key| {
+            let env = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_ascii_uppercase());
+            format!(
+                "{key} is set in {}: a secret in a file tends to end up committed; set {env} instead",
+                path.display()
+            )
+        })
+        .collect())
 }
 
 fn is_blank(secret: &Option<SecretString>) -> bool {
@@ -665,6 +762,57 @@ separator = "; "
             .unwrap_err()
             .to_string();
         assert!(message.contains("sync.rules[1].field"), "{message}");
+    }
+
+    #[test]
+    fn secrets_in_a_config_file_are_warned_about() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("prod.toml");
+        std::fs::write(
+            &path,
+            "[gong]\naccess_key_secret = \"oops\"\nbase_url = \"https://api.gong.io\"\n",
+        )
+        .expect("write config");
+        let settings = Settings::load_from(Some(&path), Some(env(&[]))).expect("valid");
+        assert_eq!(settings.warnings.len(), 1, "{:?}", settings.warnings);
+        assert!(settings.warnings[0].contains("gong.access_key_secret"));
+        assert!(settings.warnings[0].contains("COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET"));
+        assert!(!settings.warnings[0].contains("oops"));
+        assert!(Settings::load_from(None, Some(env(&[])))
+            .expect("valid")
+            .warnings
+            .is_empty());
+    }
+
+    #[test]
+    fn key_lists_come_from_a_file_or_a_comma_separated_variable() {
+        let settings = Settings::load_from(
+            None,
+            Some(env(&[
+                ("COMPETITOR_SYNC__WEBHOOK__GONG_PUBLIC_KEY", "keyA, keyB"),
+                ("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", "whsec_one"),
+            ])),
+        )
+        .expect("valid");
+        assert_eq!(settings.webhook.gong_public_key, ["keyA", "keyB"]);
+        assert_eq!(settings.webhook.hmac_secret.len(), 1);
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("keys.toml");
+        std::fs::write(
+            &path,
+            "[webhook]\ngong_public_key = [\"k1\", \"k2\", \"k3\"]\n",
+        )
+        .expect("write config");
+        let settings = Settings::load_from(Some(&path), Some(env(&[]))).expect("valid");
+        assert_eq!(settings.webhook.gong_public_key.len(), 3);
+    }
+
+    #[test]
+    fn a_signing_method_alone_is_enough_authentication() {
+        let mut vars = env(&[("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", "whsec_x")]);
+        vars.remove("COMPETITOR_SYNC__WEBHOOK__TOKEN");
+        assert!(Settings::load_from(None, Some(vars)).is_ok());
     }
 
     #[test]

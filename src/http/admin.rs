@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::same_secret;
+use super::auth::{same_secret, strip_bearer};
 use super::error::ApiError;
 use super::AppState;
 use crate::store::{FieldWrite, Job, JobStatus, StoreError, Target};
@@ -33,11 +33,7 @@ pub async fn require_admin(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim())
-        });
+        .map(strip_bearer);
     match presented {
         Some(presented) if same_secret(presented, &token.0) => next.run(request).await,
         _ => ApiError::new(

@@ -25,13 +25,8 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong webhook credentials: send the configured token as \
-             `Authorization: Bearer <token>` or as `?key=<token>`",
-        )
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
@@ -44,6 +39,14 @@ impl ApiError {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    pub fn overloaded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many webhook requests at once (server.max_concurrent_webhooks); retry shortly",
+        )
     }
 
     pub fn status(&self) -> StatusCode {

@@ -25,7 +25,11 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::WebhookAuth;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::BoxError;
 pub use error::ApiError;
+use tower::ServiceBuilder;
 
 use crate::salesforce::LimitPause;
 use crate::store::Store;
@@ -37,21 +41,31 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
     pub salesforce_pause: Arc<LimitPause>,
+    pub auth: Arc<WebhookAuth>,
 }
 
-pub fn router(
-    state: AppState,
-    auth: WebhookAuth,
-    admin_token: Option<SecretString>,
-    request_timeout: Duration,
-) -> Router {
+/// Limits on what one client can make the service do.
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub max_concurrent_webhooks: usize,
+}
+
+pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits) -> Router {
+    // Beyond the concurrency limit, requests are shed with a 503 at once rather than queued:
+    // a flood cannot pile up in memory, and the probes stay outside the limit.
     let webhooks = Router::new()
-        .route("/webhooks/gong", post(webhook::receive))
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(auth),
-            auth::require_webhook_auth,
-        ));
+        .route(
+            "/webhooks/gong",
+            post(webhook::receive).layer(
+                ServiceBuilder::new()
+                    .layer(HandleErrorLayer::new(|_: BoxError| async {
+                        ApiError::overloaded()
+                    }))
+                    .load_shed()
+                    .concurrency_limit(limits.max_concurrent_webhooks),
+            ),
+        )
+        .layer(DefaultBodyLimit::max(state.max_body_bytes));
     // Without an admin token the admin routes do not exist (404), rather than being open.
     let admin = admin_token.map_or_else(Router::new, |token| {
         Router::new()
@@ -74,7 +88,7 @@ pub fn router(
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
+            limits.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::digest::sha256_hex;
 use crate::gong::types::Call;
-use crate::store::{DeliveryDisposition, NewJob};
+use crate::store::{DeliveryDisposition, NewJob, StoreError};
 use crate::telemetry;
 
 #[derive(Debug, Serialize)]
@@ -45,24 +45,32 @@ pub struct ValidWebhook<'a> {
 
 pub async fn receive(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let result = accept(&state, body).await;
+    let result = accept(&state, &headers, &uri, body).await;
     telemetry::webhook_received(match &result {
         Ok(accepted) => match accepted.delivery {
             DeliveryDisposition::New => "accepted",
             DeliveryDisposition::Joined => "joined",
             DeliveryDisposition::Duplicate => "duplicate",
         },
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        Err(e) if e.status().is_client_error() => "invalid",
-        Err(_) => "error",
+        Err(e) => match e.status() {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_client_error() => "invalid",
+            _ => "error",
+        },
     });
     result.map(|accepted| (StatusCode::ACCEPTED, Json(accepted)))
 }
 
 async fn accept(
     state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Accepted, ApiError> {
     let body = body.map_err(|rejection| {
@@ -72,6 +80,15 @@ async fn accept(
             ApiError::bad_request("unreadable_body", rejection.body_text())
         }
     })?;
+    // Authentication sees the raw bytes: signatures cover them, not a re-serialisation.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let admitted = state
+        .auth
+        .verify(headers, uri, &body, now)
+        .map_err(|refusal| {
+            tracing::warn!(reasons = ?refusal.0, "webhook rejected: not authenticated");
+            ApiError::unauthorized(refusal.message())
+        })?;
     let webhook = validate(&body).inspect_err(|e| {
         tracing::warn!(error = ?e, "webhook rejected");
     })?;
@@ -82,11 +99,18 @@ async fn accept(
             is_test: webhook.is_test,
             call_data: webhook.call_data,
             content_hash: &webhook.content_hash,
+            webhook_id: admitted.webhook_id(),
         })
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not store the webhook");
-            ApiError::unavailable("the job store is unavailable; retry the delivery")
+        .map_err(|e| match e {
+            StoreError::QueueFull { .. } => {
+                tracing::warn!(error = %e, "webhook refused: the queue is full");
+                ApiError::unavailable(format!("{e}; retry later"))
+            }
+            e => {
+                tracing::error!(error = %e, "could not store the webhook");
+                ApiError::unavailable("the job store is unavailable; retry the delivery")
+            }
         })?;
     if delivery.disposition == DeliveryDisposition::New {
         state.wake_workers.notify_one();
@@ -96,6 +120,7 @@ async fn accept(
         call_id = %webhook.call_id,
         is_test = webhook.is_test,
         delivery = delivery.disposition.as_str(),
+        auth = admitted.method(),
         "webhook accepted"
     );
     Ok(Accepted {

@@ -58,6 +58,9 @@ pub struct NewJob<'a> {
     pub call_data: &'a str,
     /// Identifies the inputs: two deliveries with the same hash produce the same writes.
     pub content_hash: &'a str,
+    /// The sender's message id (Standard Webhooks `webhook-id`), when it sends one: a
+    /// redelivery of a known message is a duplicate whatever its content.
+    pub webhook_id: Option<&'a str>,
 }
 
 /// What became of a delivery.
@@ -185,11 +188,23 @@ impl Store {
     /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
     /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
     ///
+    /// A delivery whose `webhook_id` was seen before is a duplicate of that delivery's job.
+    ///
     /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
-    /// one call cannot both create a job.
+    /// one call cannot both create a job. A new job is refused with [`StoreError::QueueFull`]
+    /// when `store.max_queued` jobs are already waiting.
     pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let known_message: Option<String> = match job.webhook_id {
+            Some(webhook_id) => {
+                sqlx::query_scalar("SELECT job_id FROM deliveries WHERE webhook_id = ?1 LIMIT 1")
+                    .bind(webhook_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
         let latest = sqlx::query(
             "SELECT id, status, content_hash FROM jobs WHERE call_id = ?1 ORDER BY id DESC LIMIT 1",
         )
@@ -206,6 +221,10 @@ impl Store {
             })
             .transpose()?;
         let delivery = match latest {
+            _ if known_message.is_some() => Delivery {
+                job_id: known_message.unwrap_or_default(),
+                disposition: Disposition::Duplicate,
+            },
             Some((id, status, _)) if status == "queued" => {
                 sqlx::query(
                     "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4 \
@@ -238,6 +257,17 @@ impl Store {
                 }
             }
             _ => {
+                if let Some(limit) = self.max_queued {
+                    let queued: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status = 'queued' LIMIT ?1)",
+                    )
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if u64::try_from(queued).unwrap_or_default() >= limit {
+                        return Err(StoreError::QueueFull { limit });
+                    }
+                }
                 let id = Uuid::now_v7().to_string();
                 sqlx::query(
                     "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at) \
@@ -258,14 +288,15 @@ impl Store {
             }
         };
         sqlx::query(
-            "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .bind(&delivery.job_id)
         .bind(job.call_id)
         .bind(job.content_hash)
         .bind(delivery.disposition.as_str())
         .bind(now)
+        .bind(job.webhook_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -660,7 +691,54 @@ mod tests {
             is_test: false,
             call_data: r#"{"metaData":{"id":"1"}}"#,
             content_hash,
+            webhook_id: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_known_webhook_id_is_a_duplicate_whatever_the_content() {
+        let (_dir, store) = store().await;
+        let first = NewJob {
+            webhook_id: Some("msg_1"),
+            ..new_job("42")
+        };
+        let id = enqueue(&store, first).await;
+        let again = NewJob {
+            webhook_id: Some("msg_1"),
+            ..with_hash("42", "hash-2")
+        };
+        let delivery = store.accept(again).await.expect("accept");
+        assert_eq!(
+            delivery,
+            Delivery {
+                job_id: id,
+                disposition: Disposition::Duplicate
+            }
+        );
+        let other = NewJob {
+            webhook_id: Some("msg_2"),
+            ..with_hash("43", "hash-2")
+        };
+        assert_eq!(
+            store.accept(other).await.expect("accept").disposition,
+            Disposition::New
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_new_jobs_but_not_joins() {
+        let (_dir, store) = store().await;
+        let store = store.with_max_queued(Some(2));
+        enqueue(&store, new_job("1")).await;
+        enqueue(&store, new_job("2")).await;
+        let refused = store.accept(new_job("3")).await;
+        assert!(
+            matches!(refused, Err(StoreError::QueueFull { limit: 2 })),
+            "{refused:?}"
+        );
+        let joined = store.accept(with_hash("1", "hash-2")).await.expect("joins");
+        assert_eq!(joined.disposition, Disposition::Joined);
+        assert_eq!(store.count_jobs().await.expect("count"), 2);
     }
 
     async fn enqueue(store: &Store, job: NewJob<'_>) -> String {

@@ -38,6 +38,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored job {id} is unreadable: {problem}")]
     Corrupt { id: String, problem: String },
+    #[error("the queue holds its maximum of {limit} jobs (store.max_queued)")]
+    QueueFull { limit: u64 },
 }
 
 impl Classify for StoreError {
@@ -53,6 +55,8 @@ impl Classify for StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// New jobs are refused beyond this many queued ones.
+    max_queued: Option<u64>,
 }
 
 impl Store {
@@ -76,7 +80,18 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            max_queued: None,
+        })
+    }
+
+    /// Bounds the queue: beyond `limit` queued jobs, new ones are refused.
+    pub fn with_max_queued(self, limit: Option<u64>) -> Self {
+        Self {
+            max_queued: limit,
+            ..self
+        }
     }
 
     /// Cheap round trip for the readiness probe.
