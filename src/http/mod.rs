@@ -1,7 +1,7 @@
 //! The HTTP surface: the Gong webhook, probes and metrics, with the middleware around them.
 
 mod admin;
-mod auth;
+pub mod auth;
 mod error;
 mod probes;
 pub mod webhook;

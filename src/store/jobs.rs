@@ -192,7 +192,7 @@ impl Store {
     ///
     /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
     /// one call cannot both create a job. A new job is refused with [`StoreError::QueueFull`]
-    /// when `store.max_queued` jobs are already waiting.
+    /// when `store.max_queued` jobs are already waiting or running.
     pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -259,7 +259,7 @@ impl Store {
             _ => {
                 if let Some(limit) = self.max_queued {
                     let queued: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status = 'queued' LIMIT ?1)",
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT ?1)",
                     )
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .fetch_one(&mut *tx)

@@ -311,6 +311,44 @@ pub fn store_url(dir: &std::path::Path) -> String {
     format!("sqlite://{}/store/jobs.db", dir.display())
 }
 
+/// Asserts a JSON error with `status` and `code`, and that nothing was stored or sent
+/// upstream. Returns the message.
+pub async fn assert_rejected(
+    app: &TestApp,
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> String {
+    assert_eq!(response.status(), status);
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json")));
+    let body: Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["error"], code, "{body}");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    assert_eq!(
+        app.store.count_jobs().await.expect("count"),
+        0,
+        "nothing stored"
+    );
+    assert!(app
+        .gong
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    assert!(app
+        .salesforce
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    message
+}
+
 pub fn form(request: &wiremock::Request) -> HashMap<String, String> {
     url_pairs(std::str::from_utf8(&request.body).expect("form body is text"))
 }

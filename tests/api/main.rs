@@ -4,9 +4,11 @@
 mod binary;
 mod concurrency;
 mod helpers;
+mod hostile_input;
 mod probes;
 mod reliability;
 mod salesforce_auth;
+mod security;
 mod stand_ins;
 mod sync_flow;
 mod webhook_input;

@@ -3,7 +3,7 @@
 //! raw bytes, before the body is parsed, and compares in constant time.
 
 mod gong_jwt;
-mod standard_webhooks;
+pub mod standard_webhooks;
 mod token;
 
 use std::time::Duration;
