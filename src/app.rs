@@ -98,6 +98,11 @@ impl Application {
             retry: settings.retry.clone(),
             lease: settings.worker.lease,
             record_locks: RecordLocks::default(),
+            // One batch is what one collection request writes; Gong is asked per
+            // gong.batch_size calls within it.
+            batch_size: crate::salesforce::MAX_RECORDS_PER_REQUEST,
+            gong_batch_size: settings.gong.batch_size,
+            batch_window: settings.worker.batch_window,
         });
         Ok(Self {
             listener,

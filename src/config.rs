@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -159,6 +160,10 @@ pub struct GongSettings {
     pub access_key_secret: Option<SecretString>,
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    pub requests_per_second: NonZeroU32,
+    pub daily_limit: NonZeroU32,
+    /// Calls fetched in one request (at most 100, Gong's page size).
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -186,6 +191,9 @@ pub struct SalesforceSettings {
     pub request_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub limit_pause: Duration,
+    /// Share of the org's daily API requests (from `Sforce-Limit-Info`) beyond which
+    /// Salesforce writes pause.
+    pub max_api_usage_ratio: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -268,6 +276,9 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// How long a new job waits for others to share its Gong request.
+    #[serde(with = "humantime_serde")]
+    pub batch_window: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -392,6 +403,22 @@ impl Settings {
             }
         }
         validate_http_url("gong.base_url", &self.gong.base_url)?;
+        if !(1..=crate::gong::MAX_CALLS_PER_REQUEST).contains(&self.gong.batch_size) {
+            return Err(ConfigError::invalid(
+                "gong.batch_size",
+                format!(
+                    "must be between 1 and {}",
+                    crate::gong::MAX_CALLS_PER_REQUEST
+                ),
+            ));
+        }
+        let ratio = self.salesforce.max_api_usage_ratio;
+        if !(ratio > 0.0 && ratio <= 1.0) {
+            return Err(ConfigError::invalid(
+                "salesforce.max_api_usage_ratio",
+                "must be above 0 and at most 1 (e.g. 0.9 for 90%)",
+            ));
+        }
         require_secret("gong.access_key", &self.gong.access_key)?;
         require_secret("gong.access_key_secret", &self.gong.access_key_secret)?;
         self.validate_salesforce()?;

@@ -1,6 +1,9 @@
 //! Gong API client: fetches a call's extended data with its trackers.
 
+mod limiter;
 pub mod types;
+
+use std::collections::{HashMap, HashSet};
 
 use std::time::Duration;
 
@@ -11,9 +14,10 @@ use serde_json::json;
 use crate::config::GongSettings;
 use crate::retry::{Classify, Disposition};
 use crate::telemetry;
+pub use limiter::GongLimiter;
 use types::{Call, CallsPage, ErrorBody};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GongError {
     #[error("Gong could not be reached: {0}")]
     Transport(String),
@@ -27,6 +31,8 @@ pub enum GongError {
     Unauthorized,
     #[error("call {call_id} was not found in Gong")]
     CallNotFound { call_id: String },
+    #[error("Gong did not return call {call_id}; it may not be available yet")]
+    CallMissing { call_id: String },
     #[error("Gong answered {status}: {message}")]
     Upstream { status: u16, message: String },
     #[error("Gong sent a response this service cannot read: {0}")]
@@ -40,7 +46,9 @@ fn retry_after_text(after: Option<Duration>) -> String {
 impl Classify for GongError {
     fn disposition(&self) -> Disposition {
         match self {
-            Self::Transport(_) | Self::Decode(_) => Disposition::Retry { after: None },
+            Self::Transport(_) | Self::Decode(_) | Self::CallMissing { .. } => {
+                Disposition::Retry { after: None }
+            }
             Self::RateLimited { retry_after } => Disposition::Retry {
                 after: *retry_after,
             },
@@ -52,12 +60,24 @@ impl Classify for GongError {
     }
 }
 
-#[derive(Clone)]
+/// The largest `filter.callIds` sent in one request: Gong's page size.
+pub const MAX_CALLS_PER_REQUEST: usize = 100;
+
+/// What Gong returned for a set of call ids.
+#[derive(Debug, Default)]
+pub struct CallBatch {
+    pub calls: HashMap<String, Call>,
+    /// Ids of a request Gong answered 404 to: it holds none of them. An id that is merely
+    /// absent from a 200 answer is not in here.
+    pub not_found: HashSet<String>,
+}
+
 pub struct GongClient {
     http: reqwest::Client,
     calls_url: String,
     access_key: SecretString,
     access_key_secret: SecretString,
+    limiter: GongLimiter,
 }
 
 impl std::fmt::Debug for GongClient {
@@ -80,18 +100,58 @@ impl GongClient {
             ),
             access_key: settings.access_key.clone().unwrap_or_else(missing),
             access_key_secret: settings.access_key_secret.clone().unwrap_or_else(missing),
+            limiter: GongLimiter::new(settings.requests_per_second, settings.daily_limit),
         }
     }
 
-    /// The call with its Extended CRM context and trackers.
-    pub async fn fetch_call(&self, call_id: &str) -> Result<Call, GongError> {
-        let body = json!({
-            "filter": { "callIds": [call_id] },
-            "contentSelector": {
-                "context": "Extended",
-                "exposedFields": { "content": { "trackers": true } }
+    /// The calls with their Extended CRM context and trackers: one request per `per_request`
+    /// ids (at most 100) and per page of the answer, each through the shared rate limit.
+    pub async fn fetch_calls(
+        &self,
+        call_ids: &[String],
+        per_request: usize,
+    ) -> Result<CallBatch, GongError> {
+        let mut batch = CallBatch::default();
+        let per_request = per_request.clamp(1, MAX_CALLS_PER_REQUEST);
+        for chunk in call_ids.chunks(per_request) {
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut body = json!({
+                    "filter": { "callIds": chunk },
+                    "contentSelector": {
+                        "context": "Extended",
+                        "exposedFields": { "content": { "trackers": true } }
+                    }
+                });
+                if let Some(cursor) = &cursor {
+                    body["cursor"] = json!(cursor);
+                }
+                match self.post(&body).await? {
+                    Some(page) => {
+                        for call in page.calls {
+                            batch.calls.insert(call.meta_data.id.clone(), call);
+                        }
+                        cursor = page
+                            .records
+                            .and_then(|r| r.cursor)
+                            .filter(|c| !c.is_empty());
+                    }
+                    None => {
+                        batch.not_found.extend(chunk.iter().cloned());
+                        cursor = None;
+                    }
+                }
+                if cursor.is_none() {
+                    break;
+                }
             }
-        });
+        }
+        Ok(batch)
+    }
+
+    /// One request; `None` when Gong answers 404 (no call matches the filter).
+    async fn post(&self, body: &serde_json::Value) -> Result<Option<CallsPage>, GongError> {
+        self.limiter.acquire().await;
         let response = self
             .http
             .post(&self.calls_url)
@@ -99,7 +159,7 @@ impl GongClient {
                 self.access_key.expose_secret(),
                 Some(self.access_key_secret.expose_secret()),
             )
-            .json(&body)
+            .json(body)
             .send()
             .await;
         let response = match response {
@@ -119,29 +179,20 @@ impl GongClient {
             .await
             .map_err(|e| GongError::Transport(telemetry::error_chain(&e.without_url())))?;
         match status {
-            s if s.is_success() => {}
-            StatusCode::NOT_FOUND => {
-                return Err(GongError::CallNotFound {
-                    call_id: call_id.to_owned(),
-                })
+            s if s.is_success() => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| GongError::Decode(e.to_string())),
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::UNAUTHORIZED => Err(GongError::Unauthorized),
+            StatusCode::TOO_MANY_REQUESTS => {
+                self.limiter.back_off(retry_after);
+                Err(GongError::RateLimited { retry_after })
             }
-            StatusCode::UNAUTHORIZED => return Err(GongError::Unauthorized),
-            StatusCode::TOO_MANY_REQUESTS => return Err(GongError::RateLimited { retry_after }),
-            s => {
-                return Err(GongError::Upstream {
-                    status: s.as_u16(),
-                    message: error_message(&text),
-                })
-            }
+            s => Err(GongError::Upstream {
+                status: s.as_u16(),
+                message: error_message(&text),
+            }),
         }
-        let page: CallsPage =
-            serde_json::from_str(&text).map_err(|e| GongError::Decode(e.to_string()))?;
-        page.calls
-            .into_iter()
-            .find(|call| call.meta_data.id == call_id)
-            .ok_or_else(|| GongError::CallNotFound {
-                call_id: call_id.to_owned(),
-            })
     }
 }
 
@@ -161,5 +212,156 @@ fn error_message(body: &str) -> String {
     match serde_json::from_str::<ErrorBody>(body) {
         Ok(parsed) if !parsed.errors.is_empty() => parsed.errors.join("; "),
         _ => telemetry::excerpt(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use serde_json::Value;
+    use wiremock::matchers::{body_partial_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+    }
+
+    fn client(server: &MockServer) -> GongClient {
+        let settings = GongSettings {
+            base_url: server.uri(),
+            access_key: Some(SecretString::from("key")),
+            access_key_secret: Some(SecretString::from("secret")),
+            request_timeout: Duration::from_secs(5),
+            requests_per_second: NonZeroU32::new(100).expect("non-zero"),
+            daily_limit: NonZeroU32::new(10_000).expect("non-zero"),
+            batch_size: 100,
+        };
+        GongClient::new(&settings, reqwest::Client::new())
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn pages_are_followed_through_the_cursor() {
+        let server = MockServer::start().await;
+        let first = fixture("gong_calls_extensive_page_with_cursor.json");
+        let cursor = first["records"]["cursor"]
+            .as_str()
+            .expect("cursor")
+            .to_owned();
+        let mut second = fixture("gong_calls_extensive_one.json");
+        second["calls"][0]["metaData"]["id"] = json!("7782342274025937897");
+        Mock::given(method("POST"))
+            .and(path("/v2/calls/extensive"))
+            .and(body_partial_json(json!({ "cursor": cursor })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(second))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/calls/extensive"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(first))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let wanted = ids(&[
+            "7782342274025937895",
+            "7782342274025937896",
+            "7782342274025937897",
+        ]);
+        let batch = client(&server)
+            .fetch_calls(&wanted, 100)
+            .await
+            .expect("fetched");
+        let mut found: Vec<&String> = batch.calls.keys().collect();
+        found.sort();
+        assert_eq!(found, wanted.iter().collect::<Vec<_>>());
+        let requests = server.received_requests().await.unwrap_or_default();
+        let second_body: Value = serde_json::from_slice(&requests[1].body).expect("JSON");
+        assert_eq!(
+            second_body["filter"]["callIds"],
+            json!(wanted),
+            "same filter on every page"
+        );
+        // The call without context still parses, with an empty context.
+        assert!(batch.calls["7782342274025937896"].context.is_empty());
+    }
+
+    #[tokio::test]
+    async fn ids_are_sent_in_chunks_of_the_batch_size() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"calls": []})))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let wanted: Vec<String> = (0..5).map(|n| n.to_string()).collect();
+        let batch = client(&server)
+            .fetch_calls(&wanted, 2)
+            .await
+            .expect("fetched");
+        assert!(batch.calls.is_empty());
+        assert!(
+            batch.not_found.is_empty(),
+            "absent from a 200 is not 'not found'"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_404_marks_every_id_of_the_request_not_found() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(fixture("gong_error_404.json")))
+            .mount(&server)
+            .await;
+        let wanted = ids(&["1", "2"]);
+        let batch = client(&server)
+            .fetch_calls(&wanted, 100)
+            .await
+            .expect("a 404 is an answer");
+        assert_eq!(batch.not_found.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn errors_are_classified() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({"errors": ["bad"]})))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+            .mount(&server)
+            .await;
+        let gong = client(&server);
+        let wanted = ids(&["1"]);
+        let limited = gong.fetch_calls(&wanted, 100).await.expect_err("429");
+        assert_eq!(
+            limited.disposition(),
+            Disposition::Retry {
+                after: Some(Duration::from_secs(1))
+            }
+        );
+        let unauthorized = gong.fetch_calls(&wanted, 100).await.expect_err("401");
+        assert_eq!(unauthorized.disposition(), Disposition::Permanent);
+        assert!(
+            unauthorized.to_string().contains("us-NNNNN"),
+            "{unauthorized}"
+        );
+        let outage = gong.fetch_calls(&wanted, 100).await.expect_err("502");
+        assert_eq!(outage.disposition(), Disposition::Retry { after: None });
+        assert!(outage.to_string().contains("bad gateway"), "{outage}");
     }
 }

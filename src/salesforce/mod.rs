@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 pub use auth::{AccessToken, TokenProvider};
 pub use limits::{ActivePause, ApiUsage, LimitPause};
@@ -19,7 +19,56 @@ use crate::config::{ConfigError, SalesforceSettings};
 use crate::retry::{Classify, Disposition};
 use crate::store::{Store, StoreError};
 use crate::telemetry;
-use types::{ApiError, Describe, DescribeField};
+use types::{ApiError, CollectionResult, Describe, DescribeField, QueryPage};
+
+/// Records per sObject Collections request, and ids per SOQL `IN` list.
+pub const MAX_RECORDS_PER_REQUEST: usize = 200;
+
+/// New field values for one record.
+#[derive(Debug, Clone)]
+pub struct RecordUpdate {
+    pub object: String,
+    pub record_id: String,
+    pub values: Map<String, Value>,
+}
+
+/// Why Salesforce refused one record of a collection update.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RecordFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl RecordFailure {
+    fn new(code: &str, message: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Another transaction held the record, or the org was briefly unavailable: try again.
+    /// Anything else (deleted, bad id, rejected value) will fail the same way again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "REQUEST_LIMIT_EXCEEDED"
+        )
+    }
+}
+
+fn field_text(record: &Map<String, Value>, field: &str) -> Option<String> {
+    // Salesforce answers with the field's canonical spelling.
+    record
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(field))
+        .and_then(|(_, value)| match value {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        })
+}
 
 /// The error code Salesforce answers (403) once the org's daily API requests are used up.
 const LIMIT_EXCEEDED: &str = "REQUEST_LIMIT_EXCEEDED";
@@ -104,6 +153,7 @@ pub struct SalesforceClient {
     tokens: Arc<TokenProvider>,
     pause: Arc<LimitPause>,
     pause_length: Duration,
+    max_usage_ratio: f64,
     /// Describe results per object (lower-case name), fetched once per process.
     describes: tokio::sync::Mutex<HashMap<String, Arc<Vec<DescribeField>>>>,
 }
@@ -120,6 +170,7 @@ impl SalesforceClient {
             api_version: settings.api_version.clone(),
             pause: Arc::new(LimitPause::default()),
             pause_length: settings.limit_pause,
+            max_usage_ratio: settings.max_api_usage_ratio,
             describes: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -193,64 +244,108 @@ impl SalesforceClient {
         Ok(describe.fields)
     }
 
-    /// Current values of `fields` on one record, keyed by field name as given. A field that is
-    /// empty in Salesforce maps to `None`.
-    pub async fn read_fields(
+    /// Current values of `fields` on the `object` records `ids`, keyed by the 15-character
+    /// form of each id (Salesforce answers with 18-character ids). One SOQL query per 200 ids.
+    pub async fn query_fields(
         &self,
         object: &str,
-        record_id: &str,
+        ids: &[&str],
         fields: &[&str],
-    ) -> Result<HashMap<String, Option<String>>, SalesforceError> {
-        let joined = fields.join(",");
-        let response = self
-            .send(|token| {
-                self.http
-                    .get(self.record_url(token, object, record_id))
-                    .query(&[("fields", joined.as_str())])
-            })
-            .await?;
-        let record: Map<String, Value> = response
-            .json()
-            .await
-            .map_err(|e| SalesforceError::Decode(format!("record {record_id}: {e}")))?;
-        Ok(fields
-            .iter()
-            .map(|field| {
-                // Salesforce answers with the field's canonical spelling.
-                let value = record
-                    .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(field))
-                    .and_then(|(_, value)| match value {
-                        Value::Null => None,
-                        Value::String(text) => Some(text.clone()),
-                        other => Some(other.to_string()),
-                    });
-                ((*field).to_owned(), value)
-            })
-            .collect())
+    ) -> Result<HashMap<String, HashMap<String, Option<String>>>, SalesforceError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(MAX_RECORDS_PER_REQUEST) {
+            // Ids and names were validated (letters, digits, underscores): nothing to escape.
+            let quoted: Vec<String> = chunk.iter().map(|id| format!("'{id}'")).collect();
+            let soql = format!(
+                "SELECT Id, {} FROM {object} WHERE Id IN ({})",
+                fields.join(", "),
+                quoted.join(",")
+            );
+            let mut next = Some(format!("/services/data/{}/query", self.api_version));
+            let mut query = Some(soql);
+            while let Some(path) = next.take() {
+                let q = query.take();
+                let response = self
+                    .send(|token| {
+                        let request = self.http.get(format!("{}{path}", token.instance_url));
+                        match &q {
+                            Some(q) => request.query(&[("q", q.as_str())]),
+                            None => request,
+                        }
+                    })
+                    .await?;
+                let page: QueryPage = response
+                    .json()
+                    .await
+                    .map_err(|e| SalesforceError::Decode(format!("query of {object}: {e}")))?;
+                for record in page.records {
+                    let id = record
+                        .get("Id")
+                        .and_then(Value::as_str)
+                        .map(|id| id.chars().take(15).collect::<String>())
+                        .unwrap_or_default();
+                    let values = fields
+                        .iter()
+                        .map(|field| ((*field).to_owned(), field_text(&record, field)))
+                        .collect();
+                    found.insert(id, values);
+                }
+                next = page.next_records_url.filter(|_| !page.done);
+            }
+        }
+        Ok(found)
     }
 
-    /// Sets `values` (field name → text) on one record.
-    pub async fn update_record(
+    /// Writes many records through sObject Collections, 200 per request, `allOrNone: false`:
+    /// each record succeeds or fails on its own. Returns one result per update, in order. An
+    /// error for a whole request (outage, limit, credentials) is returned as `Err`.
+    pub async fn update_records(
         &self,
-        object: &str,
-        record_id: &str,
-        values: &Map<String, Value>,
-    ) -> Result<(), SalesforceError> {
-        self.send(|token| {
-            self.http
-                .patch(self.record_url(token, object, record_id))
-                .json(values)
-        })
-        .await?;
-        Ok(())
-    }
-
-    fn record_url(&self, token: &AccessToken, object: &str, record_id: &str) -> String {
-        format!(
-            "{}/services/data/{}/sobjects/{object}/{record_id}",
-            token.instance_url, self.api_version
-        )
+        updates: &[RecordUpdate],
+    ) -> Result<Vec<Result<(), RecordFailure>>, SalesforceError> {
+        let mut results = Vec::with_capacity(updates.len());
+        for chunk in updates.chunks(MAX_RECORDS_PER_REQUEST) {
+            let records: Vec<Value> = chunk
+                .iter()
+                .map(|update| {
+                    let mut record = Map::new();
+                    record.insert("attributes".into(), json!({ "type": update.object }));
+                    record.insert("id".into(), json!(update.record_id));
+                    record.extend(update.values.clone());
+                    Value::Object(record)
+                })
+                .collect();
+            let body = json!({ "allOrNone": false, "records": records });
+            let response = self
+                .send(|token| {
+                    self.http
+                        .patch(format!(
+                            "{}/services/data/{}/composite/sobjects",
+                            token.instance_url, self.api_version
+                        ))
+                        .json(&body)
+                })
+                .await?;
+            let outcomes: Vec<CollectionResult> = response
+                .json()
+                .await
+                .map_err(|e| SalesforceError::Decode(format!("collection update: {e}")))?;
+            // The answer lists the records in the order they were sent.
+            for index in 0..chunk.len() {
+                results.push(match outcomes.get(index) {
+                    Some(outcome) if outcome.success => Ok(()),
+                    Some(outcome) => Err(outcome.errors.first().map_or_else(
+                        || RecordFailure::new("UNKNOWN", "no error given"),
+                        |e| RecordFailure::new(&e.status_code, &e.message),
+                    )),
+                    None => Err(RecordFailure::new(
+                        "MISSING_RESULT",
+                        "Salesforce returned no result for this record",
+                    )),
+                });
+            }
+        }
+        Ok(results)
     }
 
     /// Sends a request with the cached token; on 401 renews the token once and retries once.
@@ -283,13 +378,13 @@ impl SalesforceClient {
         request: impl Fn(&AccessToken) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, SalesforceError> {
         let token = self.tokens.token().await?;
-        let response = execute(request(&token), &token).await?;
+        let response = self.execute(request(&token), &token).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return check(response).await;
         }
         tracing::info!("Salesforce access token expired or was revoked; renewing it once");
         let renewed = self.tokens.renew(&token).await?;
-        let response = execute(request(&renewed), &renewed).await?;
+        let response = self.execute(request(&renewed), &renewed).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(SalesforceError::SessionRejected);
         }
@@ -297,32 +392,55 @@ impl SalesforceClient {
     }
 }
 
-async fn execute(
-    request: reqwest::RequestBuilder,
-    token: &AccessToken,
-) -> Result<reqwest::Response, SalesforceError> {
-    let result = request
-        .bearer_auth(token.value.expose_secret())
-        .send()
-        .await;
-    match result {
-        Ok(response) => {
-            telemetry::upstream_request("salesforce", Some(response.status().as_u16()));
-            let usage = response
-                .headers()
-                .get("sforce-limit-info")
-                .and_then(|value| value.to_str().ok())
-                .and_then(ApiUsage::parse);
-            if let Some(usage) = usage {
-                telemetry::salesforce_api_usage(usage.used, usage.max);
+impl SalesforceClient {
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &AccessToken,
+    ) -> Result<reqwest::Response, SalesforceError> {
+        let result = request
+            .bearer_auth(token.value.expose_secret())
+            .send()
+            .await;
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                telemetry::upstream_request("salesforce", None);
+                return Err(SalesforceError::Transport(telemetry::error_chain(
+                    &error.without_url(),
+                )));
             }
-            Ok(response)
+        };
+        telemetry::upstream_request("salesforce", Some(response.status().as_u16()));
+        let usage = response
+            .headers()
+            .get("sforce-limit-info")
+            .and_then(|value| value.to_str().ok())
+            .and_then(ApiUsage::parse);
+        if let Some(usage) = usage {
+            telemetry::salesforce_api_usage(usage.used, usage.max);
+            self.watch_usage(usage);
         }
-        Err(error) => {
-            telemetry::upstream_request("salesforce", None);
-            Err(SalesforceError::Transport(telemetry::error_chain(
-                &error.without_url(),
-            )))
+        Ok(response)
+    }
+
+    /// Past `salesforce.max_api_usage_ratio` of the org's daily requests, writes pause so the
+    /// org's other integrations keep their share.
+    fn watch_usage(&self, usage: ApiUsage) {
+        if usage.max == 0 || self.pause.active().is_some() {
+            return;
+        }
+        let ratio = usage.used as f64 / usage.max as f64;
+        if ratio >= self.max_usage_ratio {
+            let reason = format!(
+                "the org has used {}/{} API requests ({:.0}%), past salesforce.max_api_usage_ratio ({:.0}%)",
+                usage.used,
+                usage.max,
+                ratio * 100.0,
+                self.max_usage_ratio * 100.0
+            );
+            tracing::warn!(%reason, pause_secs = self.pause_length.as_secs(), "pausing Salesforce writes");
+            self.pause.start(self.pause_length, reason);
         }
     }
 }

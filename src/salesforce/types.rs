@@ -58,3 +58,37 @@ pub struct DescribeField {
     #[serde(default)]
     pub updateable: bool,
 }
+
+/// `GET /query` answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryPage {
+    #[serde(default)]
+    pub records: Vec<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default = "default_true")]
+    pub done: bool,
+    #[serde(default)]
+    pub next_records_url: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One element of an sObject Collections answer.
+#[derive(Debug, Deserialize)]
+pub struct CollectionResult {
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub errors: Vec<CollectionError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionError {
+    #[serde(default)]
+    pub status_code: String,
+    #[serde(default)]
+    pub message: String,
+}

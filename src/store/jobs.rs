@@ -312,28 +312,57 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
-    /// Takes the next due job, or one whose worker's lease ran out, for `lease`.
-    /// A single UPDATE statement holds SQLite's write lock from the search to the claim, so
-    /// two workers never claim the same job.
-    pub async fn claim(&self, lease: Duration) -> Result<Option<Job>, StoreError> {
+    /// How many jobs are due (up to `limit`), and since when the longest-waiting one is due
+    /// (Unix ms). A job is due when it is queued and its time has come, or when it is running
+    /// under a lease that ran out (its worker died).
+    pub async fn due(&self, limit: usize) -> Result<(usize, Option<i64>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM ( \
+                 SELECT CASE status WHEN 'queued' THEN run_after ELSE locked_until END AS due_at \
+                 FROM jobs \
+                 WHERE (status = 'queued' AND run_after <= ?1) \
+                    OR (status = 'running' AND locked_until <= ?1) \
+                 LIMIT ?2)",
+        )
+        .bind(now_ms())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_one(&self.pool)
+        .await?;
+        let count: i64 = row.try_get("n")?;
+        Ok((
+            usize::try_from(count).unwrap_or_default(),
+            row.try_get("oldest")?,
+        ))
+    }
+
+    /// Takes up to `limit` due jobs, longest-waiting first, for `lease`. A single UPDATE
+    /// statement holds SQLite's write lock from the search to the claim, so two workers never
+    /// claim the same job.
+    pub async fn claim_batch(&self, limit: usize, lease: Duration) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
                  locked_until = ?2, updated_at = ?3 \
-             WHERE id = (SELECT id FROM jobs \
-                         WHERE (status = 'queued' AND run_after <= ?3) \
-                            OR (status = 'running' AND locked_until <= ?3) \
-                         ORDER BY run_after, id LIMIT 1) \
+             WHERE id IN (SELECT id FROM jobs \
+                          WHERE (status = 'queued' AND run_after <= ?3) \
+                             OR (status = 'running' AND locked_until <= ?3) \
+                          ORDER BY run_after, id LIMIT ?4) \
              RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::now_v7().to_string())
             .bind(now.saturating_add(lease_ms))
             .bind(now)
-            .fetch_optional(&self.pool)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
             .await?;
-        row.map(|row| job_from_row(&row)).transpose()
+        let mut jobs = rows
+            .iter()
+            .map(job_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by(|a, b| (a.run_after, &a.id).cmp(&(b.run_after, &b.id)));
+        Ok(jobs)
     }
 
     /// Records one record's outcome, and the field values written to it, as soon as the CRM
@@ -748,11 +777,39 @@ mod tests {
     }
 
     async fn claim(store: &Store) -> Job {
-        store
-            .claim(Duration::from_secs(60))
+        claim_for(store, Duration::from_secs(60))
+            .await
+            .expect("a job is due")
+    }
+
+    async fn claim_for(store: &Store, lease: Duration) -> Option<Job> {
+        store.claim_batch(1, lease).await.expect("claim").pop()
+    }
+
+    #[tokio::test]
+    async fn batches_are_claimed_oldest_first_and_only_once() {
+        let (_dir, store) = store().await;
+        for n in 0..5 {
+            enqueue(&store, new_job(&n.to_string())).await;
+        }
+        assert_eq!(store.due(3).await.expect("due").0, 3);
+        let first = store
+            .claim_batch(3, Duration::from_secs(60))
+            .await
+            .expect("claim");
+        let ids: Vec<&str> = first.iter().map(|j| j.call_id.as_str()).collect();
+        assert_eq!(ids, ["0", "1", "2"]);
+        let second = store
+            .claim_batch(3, Duration::from_secs(60))
+            .await
+            .expect("claim");
+        assert_eq!(second.len(), 2);
+        assert!(store
+            .claim_batch(3, Duration::from_secs(60))
             .await
             .expect("claim")
-            .expect("a job is due")
+            .is_empty());
+        assert_eq!(store.due(3).await.expect("due"), (0, None));
     }
 
     #[tokio::test]
@@ -887,11 +944,7 @@ mod tests {
         assert_eq!(job.id, id);
         assert_eq!(job.status, JobStatus::Running);
         assert_eq!(job.attempts, 1);
-        assert!(store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .is_none());
+        assert!(claim_for(&store, Duration::from_secs(60)).await.is_none());
 
         let finished = store
             .finish(
@@ -914,15 +967,9 @@ mod tests {
     async fn an_expired_lease_is_taken_over_and_the_stale_worker_cannot_finish() {
         let (_dir, store) = store().await;
         enqueue(&store, new_job("42")).await;
-        let stale = store
-            .claim(Duration::ZERO)
+        let stale = claim_for(&store, Duration::ZERO).await.expect("due");
+        let fresh = claim_for(&store, Duration::from_secs(60))
             .await
-            .expect("claim")
-            .expect("due");
-        let fresh = store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
             .expect("expired lease is reclaimed");
         assert_eq!(stale.id, fresh.id);
         assert_eq!(fresh.attempts, 2);
@@ -943,11 +990,7 @@ mod tests {
             .retry_later(&job, "Gong answered 503", Duration::from_secs(3600))
             .await
             .expect("retry"));
-        assert!(store
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .is_none());
+        assert!(claim_for(&store, Duration::from_secs(60)).await.is_none());
         let stored = store.job(&id).await.expect("read").expect("exists");
         assert_eq!(stored.status, JobStatus::Queued);
         assert_eq!(stored.last_error.as_deref(), Some("Gong answered 503"));

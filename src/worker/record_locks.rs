@@ -15,8 +15,18 @@ pub struct RecordLocks {
 }
 
 impl RecordLocks {
+    /// Holds every record of `keys` (object in lower case, record id), waiting for any held
+    /// elsewhere. `keys` must be sorted: taking locks in one global order rules out deadlock.
+    pub async fn lock_all(&self, keys: &[(String, String)]) -> Vec<OwnedMutexGuard<()>> {
+        let mut guards = Vec::with_capacity(keys.len());
+        for (object, record_id) in keys {
+            guards.push(self.lock(object, record_id).await);
+        }
+        guards
+    }
+
     /// Waits until no other job holds `object`/`record_id`, then holds it until the guard drops.
-    pub async fn lock(&self, object: &str, record_id: &str) -> OwnedMutexGuard<()> {
+    async fn lock(&self, object: &str, record_id: &str) -> OwnedMutexGuard<()> {
         let key = format!("{}/{record_id}", object.to_ascii_lowercase());
         let mutex = {
             let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::fixture;
@@ -135,6 +135,20 @@ fn service_env(
     .collect()
 }
 
+/// Collection updates and SOQL reads answered by `records`.
+async fn mount_records(salesforce: &MockServer, records: &SalesforceRecords) {
+    for (verb, route) in [
+        ("PATCH", "/services/data/v62.0/composite/sobjects"),
+        ("GET", "/services/data/v62.0/query"),
+    ] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(records.clone())
+            .mount(salesforce)
+            .await;
+    }
+}
+
 /// Token and describe on the Salesforce stand-in.
 async fn mount_salesforce_auth(salesforce: &MockServer) {
     let mut token = fixture("sf_token.json");
@@ -197,11 +211,8 @@ async fn a_full_run_logs_json_without_secrets_and_exits_cleanly_on_sigterm() {
         .mount(&gong)
         .await;
     mount_salesforce_auth(&salesforce).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&salesforce)
-        .await;
+    let records = SalesforceRecords::default();
+    mount_records(&salesforce, &records).await;
 
     let service = Service::start(&service_env(dir.path(), &gong, &salesforce));
     let address = service.address().await;
@@ -277,12 +288,7 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
         .await;
     mount_salesforce_auth(&salesforce).await;
     let records = SalesforceRecords::default();
-    Mock::given(path_regex(
-        r"^/services/data/v62\.0/sobjects/Opportunity/[A-Za-z0-9]{18}$",
-    ))
-    .respond_with(records.clone())
-    .mount(&salesforce)
-    .await;
+    mount_records(&salesforce, &records).await;
     let env = service_env(dir.path(), &gong, &salesforce);
 
     let mut service = Service::start(&env);

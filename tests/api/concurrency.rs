@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use competitor_sync::store::JobStatus;
 use serde_json::Value;
 use tokio::task::JoinSet;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::Mock;
 
 use crate::helpers::*;
@@ -77,12 +77,13 @@ async fn calls_sharing_an_opportunity_in_merge_mode_lose_no_names() {
         .lock()
         .expect("lock")
         .insert(shared.to_owned(), "Incumbent".to_owned());
-    Mock::given(path_regex(
-        r"^/services/data/v62\.0/sobjects/Opportunity/[A-Za-z0-9]{18}$",
-    ))
-    .respond_with(records.clone())
-    .mount(&app.salesforce)
-    .await;
+    for (verb, route) in [("PATCH", COLLECTIONS_PATH), ("GET", QUERY_PATH)] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(records.clone())
+            .mount(&app.salesforce)
+            .await;
+    }
 
     let names: Vec<String> = (0..CALLS).map(|n| format!("Rival {n}")).collect();
     let mut posts = JoinSet::new();

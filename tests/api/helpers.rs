@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use competitor_sync::config::Settings;
-use competitor_sync::store::{FieldWrite, Job, JobStatus, Store};
+use competitor_sync::http::webhook::validate;
+use competitor_sync::store::{FieldWrite, Job, JobStatus, NewJob, Store};
 use competitor_sync::Application;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub use crate::stand_ins::SalesforceRecords;
 
 pub const WEBHOOK_TOKEN: &str = "test-webhook-token-0123456789";
 pub const GONG_KEY: &str = "gong-access-key";
@@ -24,6 +27,8 @@ pub const OPPORTUNITY_URL: &str = "/services/data/v62.0/sobjects/Opportunity/006
 pub const TOKEN_PATH: &str = "/services/oauth2/token";
 pub const GONG_PATH: &str = "/v2/calls/extensive";
 pub const DESCRIBE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/describe";
+pub const COLLECTIONS_PATH: &str = "/services/data/v62.0/composite/sobjects";
+pub const QUERY_PATH: &str = "/services/data/v62.0/query";
 
 pub fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -53,6 +58,7 @@ pub fn extensive_with(call: &Value) -> Value {
 pub struct TestAppBuilder {
     env: HashMap<String, String>,
     config_toml: Option<String>,
+    prefill: Vec<Value>,
 }
 
 impl TestAppBuilder {
@@ -65,6 +71,13 @@ impl TestAppBuilder {
 
     pub fn without(mut self, key: &str) -> Self {
         self.env.remove(&format!("COMPETITOR_SYNC__{key}"));
+        self
+    }
+
+    /// Webhooks accepted into the store before the service starts, so they wait as one
+    /// queue (as after an outage or a restart).
+    pub fn prefill(mut self, webhooks: Vec<Value>) -> Self {
+        self.prefill = webhooks;
         self
     }
 
@@ -103,6 +116,24 @@ impl TestAppBuilder {
         });
         let settings =
             Settings::load_from(config_path.as_deref(), Some(env)).expect("test configuration");
+        if !self.prefill.is_empty() {
+            let store = Store::connect(&settings.store.url).await.expect("store");
+            for webhook in &self.prefill {
+                let body = serde_json::to_vec(webhook).expect("JSON");
+                let valid = validate(&body).expect("valid webhook");
+                store
+                    .accept(NewJob {
+                        call_id: &valid.call_id,
+                        is_test: valid.is_test,
+                        call_data: valid.call_data,
+                        content_hash: &valid.content_hash,
+                        webhook_id: None,
+                    })
+                    .await
+                    .expect("accepted");
+            }
+            store.close().await;
+        }
         let app = Application::build(settings)
             .await
             .expect("application builds");
@@ -141,6 +172,7 @@ impl TestApp {
         TestAppBuilder {
             env: HashMap::new(),
             config_toml: None,
+            prefill: Vec::new(),
         }
     }
 
@@ -230,15 +262,22 @@ impl TestApp {
             .await;
     }
 
-    /// Accepts every PATCH of an Opportunity with 204.
+    /// A Salesforce that accepts every collection update and answers SOQL reads from what
+    /// was written (or seeded into the returned stand-in).
+    pub async fn mount_records(&self) -> SalesforceRecords {
+        let records = SalesforceRecords::default();
+        for (verb, route) in [("PATCH", COLLECTIONS_PATH), ("GET", QUERY_PATH)] {
+            Mock::given(method(verb))
+                .and(path(route))
+                .respond_with(records.clone())
+                .mount(&self.salesforce)
+                .await;
+        }
+        records
+    }
+
     pub async fn mount_patch_ok(&self) {
-        Mock::given(method("PATCH"))
-            .and(wiremock::matchers::path_regex(
-                r"^/services/data/v62\.0/sobjects/Opportunity/[A-Za-z0-9]+$",
-            ))
-            .respond_with(ResponseTemplate::new(204))
-            .mount(&self.salesforce)
-            .await;
+        self.mount_records().await;
     }
 
     /// Gong, token and PATCH all answering as for the fixture call.
@@ -278,16 +317,29 @@ impl TestApp {
             .collect()
     }
 
+    /// Every record sent in a collection update, as (the record's REST path, its fields).
     pub async fn patches(&self) -> Vec<(String, Value)> {
-        self.salesforce_data_requests()
-            .await
-            .into_iter()
-            .filter(|r| r.method.as_str() == "PATCH")
-            .map(|r| {
-                let body = serde_json::from_slice(&r.body).expect("PATCH body is JSON");
-                (r.url.path().to_owned(), body)
-            })
-            .collect()
+        let mut patches = Vec::new();
+        for request in self.collection_updates().await {
+            let body: Value = serde_json::from_slice(&request.body).expect("PATCH body is JSON");
+            assert_eq!(body["allOrNone"], false, "{body}");
+            for record in body["records"].as_array().expect("records") {
+                let mut fields = record.as_object().expect("record").clone();
+                let id = fields.remove("id").expect("id");
+                let attributes = fields.remove("attributes").expect("attributes");
+                let path = format!(
+                    "/services/data/v62.0/sobjects/{}/{}",
+                    attributes["type"].as_str().expect("type"),
+                    id.as_str().expect("id")
+                );
+                patches.push((path, Value::Object(fields)));
+            }
+        }
+        patches
+    }
+
+    pub async fn collection_updates(&self) -> Vec<wiremock::Request> {
+        Self::requests_to(&self.salesforce, "PATCH", COLLECTIONS_PATH).await
     }
 
     /// Stops the service as SIGTERM would. Returns the directory holding its store, for

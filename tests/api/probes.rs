@@ -59,7 +59,7 @@ async fn metrics_expose_webhooks_jobs_upstream_requests_durations_and_queue_dept
         "competitor_sync_webhooks_received_total{outcome=\"accepted\"}",
         "competitor_sync_jobs_completed_total{outcome=\"synced\"}",
         "competitor_sync_upstream_requests_total{api=\"gong\",status=\"200\"}",
-        "competitor_sync_upstream_requests_total{api=\"salesforce\",status=\"204\"}",
+        "competitor_sync_upstream_requests_total{api=\"salesforce\",status=\"200\"}",
         "competitor_sync_upstream_requests_total{api=\"salesforce_auth\",status=\"200\"}",
         "competitor_sync_job_duration_seconds_bucket",
         "competitor_sync_queue_depth{state=\"done\"} 1",

@@ -14,9 +14,10 @@ const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 const SECOND_OPPORTUNITY: &str = "0063t000012AbCeAAK";
 const SECOND_URL: &str = "/services/data/v62.0/sobjects/Opportunity/0063t000012AbCeAAK";
 
-async fn patch_fails(app: &TestApp, url: &str, status: u16, body: Value, times: u64) {
+/// The next `times` collection updates fail as a whole with `status`.
+async fn patch_fails(app: &TestApp, status: u16, body: Value, times: u64) {
     Mock::given(method("PATCH"))
-        .and(path(url))
+        .and(path(COLLECTIONS_PATH))
         .respond_with(ResponseTemplate::new(status).set_body_json(body))
         .up_to_n_times(times)
         .mount(&app.salesforce)
@@ -42,7 +43,6 @@ async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() 
     app.mount_token().await;
     patch_fails(
         &app,
-        OPPORTUNITY_URL,
         503,
         json!([{"message": "down", "errorCode": "SERVER_UNAVAILABLE"}]),
         2,
@@ -68,15 +68,8 @@ async fn a_locked_row_is_retried() {
     app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
         .await;
     app.mount_token().await;
-    patch_fails(
-        &app,
-        OPPORTUNITY_URL,
-        400,
-        fixture("sf_error_unable_to_lock_row.json"),
-        1,
-    )
-    .await;
-    app.mount_patch_ok().await;
+    let records = app.mount_records().await;
+    records.fail(OPPORTUNITY, "UNABLE_TO_LOCK_ROW", 1);
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -138,7 +131,6 @@ async fn a_job_that_runs_out_of_attempts_ends_dead_with_the_last_error() {
     app.mount_token().await;
     patch_fails(
         &app,
-        OPPORTUNITY_URL,
         500,
         json!([{"message": "boom", "errorCode": "UNKNOWN_EXCEPTION"}]),
         100,
@@ -165,15 +157,8 @@ async fn a_deleted_opportunity_does_not_block_the_others_and_can_be_replayed() {
     call["context"] = two_opportunities()["callData"]["context"].clone();
     app.mount_gong_call(&call).await;
     app.mount_token().await;
-    patch_fails(
-        &app,
-        OPPORTUNITY_URL,
-        404,
-        fixture("sf_error_404_entity_deleted.json"),
-        1,
-    )
-    .await;
-    app.mount_patch_ok().await;
+    let records = app.mount_records().await;
+    records.fail(OPPORTUNITY, "ENTITY_IS_DELETED", 1);
 
     let job = app
         .finished_job(&app.accept(&two_opportunities()).await)
@@ -306,14 +291,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
     app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
         .await;
     app.mount_token().await;
-    patch_fails(
-        &app,
-        OPPORTUNITY_URL,
-        403,
-        fixture("sf_error_403_limit.json"),
-        1,
-    )
-    .await;
+    patch_fails(&app, 403, fixture("sf_error_403_limit.json"), 1).await;
     app.mount_patch_ok().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
 

@@ -3,7 +3,7 @@
 use base64::Engine;
 use competitor_sync::store::JobStatus;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
@@ -48,7 +48,7 @@ async fn a_webhook_becomes_one_gong_request_and_one_exact_patch() {
     );
     let patch = &data[0];
     assert_eq!(patch.method.as_str(), "PATCH");
-    assert_eq!(patch.url.path(), OPPORTUNITY_URL);
+    assert_eq!(patch.url.path(), COLLECTIONS_PATH);
     assert_eq!(
         patch.headers.get("authorization").expect("auth header"),
         &format!("Bearer {ACCESS_TOKEN}")
@@ -60,7 +60,11 @@ async fn a_webhook_becomes_one_gong_request_and_one_exact_patch() {
     let body: Value = serde_json::from_slice(&patch.body).expect("JSON body");
     assert_eq!(
         body,
-        json!({"Main_Competitors__c": "Clari, Chorus, Outreach"})
+        json!({"allOrNone": false, "records": [{
+            "attributes": {"type": "Opportunity"},
+            "id": OPPORTUNITY,
+            "Main_Competitors__c": "Clari, Chorus, Outreach"
+        }]})
     );
 
     let writes = app.writes(job_id).await;
@@ -255,21 +259,30 @@ async fn merge_mode_keeps_existing_names_and_adds_new_ones() {
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
-    app.mount_happy_path().await;
-    Mock::given(method("GET"))
-        .and(path(OPPORTUNITY_URL))
-        .and(query_param("fields", "Main_Competitors__c"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "attributes": {"type": "Opportunity", "url": OPPORTUNITY_URL},
-            "Id": OPPORTUNITY,
-            "Main_Competitors__c": "Gong, clari"
-        })))
-        .expect(1)
-        .mount(&app.salesforce)
+    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
         .await;
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    records
+        .values
+        .lock()
+        .expect("lock")
+        .insert(OPPORTUNITY.into(), "Gong, clari".into());
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
     let job = app.finished_job(&job_id).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
+    let reads = TestApp::requests_to(&app.salesforce, "GET", QUERY_PATH).await;
+    assert_eq!(reads.len(), 1, "one SOQL read");
+    let soql: String = reads[0]
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.into_owned())
+        .expect("q");
+    assert_eq!(
+        soql,
+        format!("SELECT Id, Main_Competitors__c FROM Opportunity WHERE Id IN ('{OPPORTUNITY}')")
+    );
     assert_eq!(
         app.patches().await,
         vec![(
@@ -288,14 +301,15 @@ async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
-    app.mount_happy_path().await;
-    Mock::given(method("GET"))
-        .and(path(OPPORTUNITY_URL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "Id": OPPORTUNITY, "Main_Competitors__c": "Outreach, Chorus, Clari"
-        })))
-        .mount(&app.salesforce)
+    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
         .await;
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    records
+        .values
+        .lock()
+        .expect("lock")
+        .insert(OPPORTUNITY.into(), "Outreach, Chorus, Clari".into());
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -406,13 +420,9 @@ async fn a_wrong_field_name_fails_the_job_with_salesforces_reason() {
     app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
         .await;
     app.mount_token().await;
-    Mock::given(method("PATCH"))
-        .and(path(OPPORTUNITY_URL))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(fixture("sf_error_400_invalid_field.json")),
-        )
-        .mount(&app.salesforce)
-        .await;
+    // Inside a 200 collection answer, as Salesforce reports per-record errors.
+    let records = app.mount_records().await;
+    records.fail(OPPORTUNITY, "INVALID_FIELD", 1);
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;

@@ -1,0 +1,241 @@
+//! Spending little quota: batched Gong fetches, collection writes, the shared rate limit and
+//! Salesforce's usage header.
+
+use std::time::{Duration, Instant};
+
+use competitor_sync::store::JobStatus;
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::Mock;
+
+use crate::helpers::*;
+use crate::stand_ins::{call_id_for, opportunity_for, synthetic_call, webhook_for, GongCalls};
+
+/// Webhooks for synthetic calls `0..count`, each linked to its own Opportunity, and a Gong
+/// stand-in that knows them.
+fn calls(count: u32) -> (Vec<Value>, GongCalls) {
+    let gong = GongCalls::default();
+    let webhooks = (0..count)
+        .map(|n| {
+            let competitor = format!("Rival {n}");
+            let call = synthetic_call(n, &opportunity_for(n), &[competitor.as_str()]);
+            gong.add(&call);
+            webhook_for(&call)
+        })
+        .collect();
+    (webhooks, gong)
+}
+
+async fn mount_gong(app: &TestApp, gong: &GongCalls) {
+    Mock::given(method("POST"))
+        .and(path(GONG_PATH))
+        .respond_with(gong.clone())
+        .mount(&app.gong)
+        .await;
+}
+
+async fn wait_until_settled(app: &TestApp, jobs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let depth = app.store.queue_depth().await.expect("depth");
+        if depth.done + depth.skipped + depth.dead == jobs {
+            return;
+        }
+        assert!(Instant::now() < deadline, "jobs did not settle: {depth:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_and_fifty_queued_jobs_cost_three_gong_requests_and_two_writes() {
+    let (webhooks, gong) = calls(250);
+    let app = TestApp::builder().prefill(webhooks).spawn().await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    wait_until_settled(&app, 250).await;
+    assert_eq!(app.store.queue_depth().await.expect("depth").done, 250);
+
+    let requests = gong.requests.lock().expect("lock").clone();
+    assert_eq!(
+        requests.len(),
+        3,
+        "Gong requests: {:?}",
+        requests.iter().map(|r| r.1.len()).collect::<Vec<_>>()
+    );
+    let mut asked: Vec<String> = requests.iter().flat_map(|(_, ids)| ids.clone()).collect();
+    assert!(requests.iter().all(|(_, ids)| ids.len() <= 100));
+    asked.sort();
+    let mut expected: Vec<String> = (0..250).map(call_id_for).collect();
+    expected.sort();
+    assert_eq!(asked, expected, "every call asked for exactly once");
+
+    let updates = app.collection_updates().await;
+    assert_eq!(updates.len(), 2, "one collection PATCH per 200 records");
+    assert_eq!(records.patch_count(), 250);
+    for n in [0, 199, 249] {
+        assert_eq!(
+            records.value(&opportunity_for(n)),
+            Some(format!("Rival {n}"))
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_record_refused_in_a_collection_answer_dead_letters_only_its_job() {
+    let (webhooks, gong) = calls(3);
+    let app = TestApp::builder().prefill(webhooks).spawn().await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    records.fail(&opportunity_for(1), "FIELD_CUSTOM_VALIDATION_EXCEPTION", 1);
+    wait_until_settled(&app, 3).await;
+
+    for n in 0..3u32 {
+        let job = app
+            .store
+            .jobs_for_call(&call_id_for(n))
+            .await
+            .expect("read")
+            .remove(0);
+        if n == 1 {
+            assert_eq!((job.status, job.attempts), (JobStatus::Dead, 1), "{job:?}");
+            let outcome = job.outcome.unwrap_or_default();
+            assert!(
+                outcome.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+                "{outcome}"
+            );
+        } else {
+            assert_eq!(job.status, JobStatus::Done, "{job:?}");
+        }
+    }
+    assert_eq!(app.collection_updates().await.len(), 1);
+    assert_eq!(records.patch_count(), 2);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "competitor_sync_targets_failed_total{code=\"FIELD_CUSTOM_VALIDATION_EXCEPTION\"}"
+        ),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_gong_limiter_never_lets_more_than_the_rate_through() {
+    let (webhooks, gong) = calls(8);
+    // One call per request, so the eight calls need eight requests.
+    let app = TestApp::builder()
+        .with("GONG__BATCH_SIZE", "1")
+        .with("GONG__REQUESTS_PER_SECOND", "3")
+        .prefill(webhooks)
+        .spawn()
+        .await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    app.mount_records().await;
+    wait_until_settled(&app, 8).await;
+    let times: Vec<Instant> = gong
+        .requests
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(times.len(), 8);
+    // Any four consecutive requests span at least a second (with 50 ms for scheduling).
+    for window in times.windows(4) {
+        let span = window[3] - window[0];
+        assert!(
+            span >= Duration::from_millis(950),
+            "4 requests within {span:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
+    let (webhooks, gong) = calls(2);
+    let app = TestApp::builder()
+        .with("SALESFORCE__MAX_API_USAGE_RATIO", "0.9")
+        .spawn()
+        .await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    *records.limit_info.lock().expect("lock") = Some("api-usage=95000/100000".into());
+
+    let first = app.finished_job(&app.accept(&webhooks[0]).await).await;
+    assert_eq!(
+        first.status,
+        JobStatus::Done,
+        "the write that reported the usage went through"
+    );
+    let ready: Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
+    assert!(salesforce.contains("95000/100000"), "{salesforce}");
+    assert!(salesforce.contains("max_api_usage_ratio"), "{salesforce}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("competitor_sync_salesforce_api_usage_ratio 0.95"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("competitor_sync_salesforce_paused 1"),
+        "{metrics}"
+    );
+
+    let second_id = app.accept(&webhooks[1]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = app
+            .store
+            .job(&second_id)
+            .await
+            .expect("read")
+            .expect("exists");
+        if job.status == JobStatus::Queued && job.last_error.is_some() {
+            assert!(job.last_error.unwrap_or_default().contains("paused"));
+            assert_eq!(job.attempts, 0, "waiting on a pause costs no attempt");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second job was not held: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        gong.requests.lock().expect("lock").len(),
+        1,
+        "no Gong quota spent while paused"
+    );
+    assert_eq!(records.patch_count(), 1);
+    app.stop().await;
+}
