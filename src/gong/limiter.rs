@@ -19,7 +19,9 @@ pub struct GongLimiter {
 
 impl GongLimiter {
     pub fn new(requests_per_second: NonZeroU32, daily_limit: NonZeroU32) -> Self {
-        let spacing = Duration::from_secs(1) / requests_per_second.get();
+        // A few milliseconds over the exact spacing: network jitter must not bunch requests
+        // into one of Gong's one-second windows.
+        let spacing = Duration::from_secs(1) / requests_per_second.get() + Duration::from_millis(5);
         let per_second = Quota::with_period(spacing)
             .unwrap_or_else(|| Quota::per_second(requests_per_second))
             .allow_burst(NonZeroU32::MIN);

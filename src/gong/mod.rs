@@ -49,8 +49,9 @@ impl Classify for GongError {
             Self::Transport(_) | Self::Decode(_) | Self::CallMissing { .. } => {
                 Disposition::Retry { after: None }
             }
-            Self::RateLimited { retry_after } => Disposition::Retry {
-                after: *retry_after,
+            // Gong's quota, not the job, is the problem: wait as told, keep the attempts.
+            Self::RateLimited { retry_after } => Disposition::Defer {
+                after: retry_after.unwrap_or(Duration::from_secs(1)),
             },
             Self::Upstream { status, .. } if *status >= 500 => Disposition::Retry { after: None },
             Self::Unauthorized | Self::CallNotFound { .. } | Self::Upstream { .. } => {
@@ -350,8 +351,8 @@ mod tests {
         let limited = gong.fetch_calls(&wanted, 100).await.expect_err("429");
         assert_eq!(
             limited.disposition(),
-            Disposition::Retry {
-                after: Some(Duration::from_secs(1))
+            Disposition::Defer {
+                after: Duration::from_secs(1)
             }
         );
         let unauthorized = gong.fetch_calls(&wanted, 100).await.expect_err("401");

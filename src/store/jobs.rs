@@ -181,128 +181,6 @@ const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, le
                            last_error, outcome, result, created_at, updated_at, run_after";
 
 impl Store {
-    /// Records a delivery and commits the work it calls for; the webhook may be acknowledged
-    /// once this returns. Gong may deliver a call more than once:
-    /// - while the call has a queued job, the delivery joins it (the newest inputs win);
-    /// - while it has a running job with the same inputs, the delivery joins that job;
-    /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
-    /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
-    ///
-    /// A delivery whose `webhook_id` was seen before is a duplicate of that delivery's job.
-    ///
-    /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
-    /// one call cannot both create a job. A new job is refused with [`StoreError::QueueFull`]
-    /// when `store.max_queued` jobs are already waiting or running.
-    pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let known_message: Option<String> = match job.webhook_id {
-            Some(webhook_id) => {
-                sqlx::query_scalar("SELECT job_id FROM deliveries WHERE webhook_id = ?1 LIMIT 1")
-                    .bind(webhook_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            None => None,
-        };
-        let latest = sqlx::query(
-            "SELECT id, status, content_hash FROM jobs WHERE call_id = ?1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(job.call_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let latest = latest
-            .map(|row| -> Result<(String, String, String), sqlx::Error> {
-                Ok((
-                    row.try_get("id")?,
-                    row.try_get("status")?,
-                    row.try_get("content_hash")?,
-                ))
-            })
-            .transpose()?;
-        let delivery = match latest {
-            _ if known_message.is_some() => Delivery {
-                job_id: known_message.unwrap_or_default(),
-                disposition: Disposition::Duplicate,
-            },
-            Some((id, status, _)) if status == "queued" => {
-                sqlx::query(
-                    "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4 \
-                     WHERE id = ?5",
-                )
-                .bind(job.call_data)
-                .bind(job.is_test)
-                .bind(job.content_hash)
-                .bind(now)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                Delivery {
-                    job_id: id,
-                    disposition: Disposition::Joined,
-                }
-            }
-            Some((id, status, hash)) if status == "running" && hash == job.content_hash => {
-                Delivery {
-                    job_id: id,
-                    disposition: Disposition::Joined,
-                }
-            }
-            Some((id, status, hash))
-                if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
-            {
-                Delivery {
-                    job_id: id,
-                    disposition: Disposition::Duplicate,
-                }
-            }
-            _ => {
-                if let Some(limit) = self.max_queued {
-                    let queued: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT ?1)",
-                    )
-                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if u64::try_from(queued).unwrap_or_default() >= limit {
-                        return Err(StoreError::QueueFull { limit });
-                    }
-                }
-                let id = Uuid::now_v7().to_string();
-                sqlx::query(
-                    "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
-                )
-                .bind(&id)
-                .bind(job.call_id)
-                .bind(job.is_test)
-                .bind(job.call_data)
-                .bind(job.content_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                Delivery {
-                    job_id: id,
-                    disposition: Disposition::New,
-                }
-            }
-        };
-        sqlx::query(
-            "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&delivery.job_id)
-        .bind(job.call_id)
-        .bind(job.content_hash)
-        .bind(delivery.disposition.as_str())
-        .bind(now)
-        .bind(job.webhook_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(delivery)
-    }
-
     /// Number of deliveries recorded for a job (the first one included).
     pub async fn delivery_count(&self, job_id: &str) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE job_id = ?1")
@@ -355,7 +233,7 @@ impl Store {
             .bind(now.saturating_add(lease_ms))
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         let mut jobs = rows
             .iter()
@@ -374,7 +252,7 @@ impl Store {
         writes: &[FieldWrite],
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for write in writes {
             sqlx::query(
                 "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
@@ -460,7 +338,7 @@ impl Store {
         .bind(now_ms())
         .bind(&job.id)
         .bind(&job.lease_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -484,7 +362,7 @@ impl Store {
         .bind(now)
         .bind(&job.id)
         .bind(&job.lease_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -500,7 +378,7 @@ impl Store {
         .bind(now_ms())
         .bind(&job.id)
         .bind(&job.lease_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -525,7 +403,7 @@ impl Store {
         .bind(now)
         .bind(&job.id)
         .bind(&job.lease_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -540,7 +418,7 @@ impl Store {
                  run_after = ?1, updated_at = ?1 WHERE status = 'running'",
         )
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -549,7 +427,7 @@ impl Store {
     /// those that failed are tried again. Returns false when no dead job has this id.
     pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let updated = sqlx::query(
             "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
                  lease_id = NULL, locked_until = NULL, updated_at = ?1 \

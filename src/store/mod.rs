@@ -4,15 +4,19 @@
 //! Jobs are claimed with a lease (`lease_id`, `locked_until`) rather than a transaction held
 //! open across HTTP calls, which on SQLite would block every incoming webhook.
 
+mod accept;
 mod jobs;
 mod oauth;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use tokio::sync::mpsc;
 
 pub use jobs::{
     Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobStatus, NewJob,
@@ -40,23 +44,32 @@ pub enum StoreError {
     Corrupt { id: String, problem: String },
     #[error("the queue holds its maximum of {limit} jobs (store.max_queued)")]
     QueueFull { limit: u64 },
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the store is closed")]
+    Closed,
 }
 
 impl Classify for StoreError {
     fn disposition(&self) -> Disposition {
         match self {
             // A busy or briefly unavailable database recovers; the job is tried again.
-            Self::Database(_) => Disposition::Retry { after: None },
+            Self::Database(_) | Self::Unavailable(_) => Disposition::Retry { after: None },
             _ => Disposition::Permanent,
         }
     }
 }
 
+/// The store. Reads use a pool of connections; every write goes through one connection, so
+/// writers queue in the process (in order, without SQLite's sleeping busy handler) instead
+/// of contending for the database lock.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
-    /// New jobs are refused beyond this many queued ones.
-    max_queued: Option<u64>,
+    writer: SqlitePool,
+    accepts: mpsc::Sender<accept::AcceptRequest>,
+    /// New jobs are refused beyond this many waiting or running ones; 0 for no limit.
+    max_queued: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -75,23 +88,34 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         create_parent_dir(options.get_filename())?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.read_only(true))
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let (accepts, requests) = mpsc::channel(4096);
+        let max_queued = Arc::new(AtomicU64::new(0));
+        tokio::spawn(accept::run_writer(
+            writer.clone(),
+            Arc::clone(&max_queued),
+            requests,
+        ));
         Ok(Self {
             pool,
-            max_queued: None,
+            writer,
+            accepts,
+            max_queued,
         })
     }
 
-    /// Bounds the queue: beyond `limit` queued jobs, new ones are refused.
+    /// Bounds the queue: beyond `limit` waiting or running jobs, new ones are refused.
     pub fn with_max_queued(self, limit: Option<u64>) -> Self {
-        Self {
-            max_queued: limit,
-            ..self
-        }
+        self.max_queued.store(limit.unwrap_or(0), Ordering::Relaxed);
+        self
     }
 
     /// Cheap round trip for the readiness probe.
@@ -102,6 +126,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -40,7 +40,7 @@ impl Store {
         .bind(value)
         .bind(fingerprint(configured))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -1,0 +1,256 @@
+//! Accepting webhooks with group commit. Every accepted delivery is committed (fsynced)
+//! before its caller answers; deliveries arriving together share one transaction and one
+//! fsync, which is what lets a burst be acknowledged thousands of times a second.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::jobs::{Delivery, Disposition, NewJob};
+use super::{now_ms, Store, StoreError};
+
+/// The queue limit, and how many jobs are waiting or running as the group goes.
+struct QueueBound {
+    limit: u64,
+    pending: u64,
+}
+
+/// Deliveries committed together at most.
+const MAX_GROUP: usize = 512;
+
+/// A delivery waiting for the writer.
+pub(super) struct AcceptRequest {
+    job: OwnedJob,
+    reply: oneshot::Sender<Result<Delivery, StoreError>>,
+}
+
+struct OwnedJob {
+    call_id: String,
+    is_test: bool,
+    call_data: String,
+    content_hash: String,
+    webhook_id: Option<String>,
+}
+
+impl OwnedJob {
+    fn as_new_job(&self) -> NewJob<'_> {
+        NewJob {
+            call_id: &self.call_id,
+            is_test: self.is_test,
+            call_data: &self.call_data,
+            content_hash: &self.content_hash,
+            webhook_id: self.webhook_id.as_deref(),
+        }
+    }
+}
+
+impl Store {
+    /// Records a delivery and commits the work it calls for; the webhook may be acknowledged
+    /// once this returns. Gong may deliver a call more than once:
+    /// - while the call has a queued job, the delivery joins it (the newest inputs win);
+    /// - while it has a running job with the same inputs, the delivery joins that job;
+    /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
+    /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
+    ///
+    /// A delivery whose `webhook_id` was seen before is a duplicate of that delivery's job.
+    ///
+    /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
+    /// one call cannot both create a job. A new job is refused with [`StoreError::QueueFull`]
+    /// when `store.max_queued` jobs are already waiting or running.
+    pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = OwnedJob {
+            call_id: job.call_id.to_owned(),
+            is_test: job.is_test,
+            call_data: job.call_data.to_owned(),
+            content_hash: job.content_hash.to_owned(),
+            webhook_id: job.webhook_id.map(str::to_owned),
+        };
+        self.accepts
+            .send(AcceptRequest { job, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Commits deliveries in groups: takes every request waiting, runs them in one IMMEDIATE
+/// transaction (in arrival order, so duplicate detection within a group is exact), commits
+/// once and answers each. If the transaction fails, every request of the group gets the
+/// error and nothing of it is stored.
+pub(super) async fn run_writer(
+    writer: SqlitePool,
+    max_queued: Arc<AtomicU64>,
+    mut requests: mpsc::Receiver<AcceptRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        let limit = Some(max_queued.load(Ordering::Relaxed)).filter(|l| *l > 0);
+        match commit_group(&writer, &group, limit).await {
+            Ok(results) => {
+                for (request, result) in group.into_iter().zip(results) {
+                    let _ = request.reply.send(result);
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for request in group {
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Unavailable(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(
+    writer: &SqlitePool,
+    group: &[AcceptRequest],
+    max_queued: Option<u64>,
+) -> Result<Vec<Result<Delivery, StoreError>>, StoreError> {
+    let now = now_ms();
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    // Counted once per group (not per delivery), then kept up to date as jobs are added.
+    let mut bound = match max_queued {
+        Some(limit) => {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT ?1)",
+            )
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_one(&mut *tx)
+            .await?;
+            let pending = u64::try_from(pending).unwrap_or_default();
+            Some(QueueBound { limit, pending })
+        }
+        None => None,
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for request in group {
+        match accept_one(&mut tx, &request.job.as_new_job(), bound.as_mut(), now).await {
+            // A full queue refuses this delivery only; it wrote nothing.
+            Err(StoreError::QueueFull { limit }) => {
+                results.push(Err(StoreError::QueueFull { limit }))
+            }
+            Err(error) => return Err(error),
+            Ok(delivery) => results.push(Ok(delivery)),
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn accept_one(
+    tx: &mut SqliteConnection,
+    job: &NewJob<'_>,
+    bound: Option<&mut QueueBound>,
+    now: i64,
+) -> Result<Delivery, StoreError> {
+    let known_message: Option<String> = match job.webhook_id {
+        Some(webhook_id) => {
+            sqlx::query_scalar("SELECT job_id FROM deliveries WHERE webhook_id = ?1 LIMIT 1")
+                .bind(webhook_id)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => None,
+    };
+    let latest = sqlx::query(
+        "SELECT id, status, content_hash FROM jobs WHERE call_id = ?1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(job.call_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let latest = latest
+        .map(|row| -> Result<(String, String, String), sqlx::Error> {
+            Ok((
+                row.try_get("id")?,
+                row.try_get("status")?,
+                row.try_get("content_hash")?,
+            ))
+        })
+        .transpose()?;
+    let delivery = match latest {
+        _ if known_message.is_some() => Delivery {
+            job_id: known_message.unwrap_or_default(),
+            disposition: Disposition::Duplicate,
+        },
+        Some((id, status, _)) if status == "queued" => {
+            sqlx::query(
+                "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4 \
+                 WHERE id = ?5",
+            )
+            .bind(job.call_data)
+            .bind(job.is_test)
+            .bind(job.content_hash)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            Delivery {
+                job_id: id,
+                disposition: Disposition::Joined,
+            }
+        }
+        Some((id, status, hash)) if status == "running" && hash == job.content_hash => Delivery {
+            job_id: id,
+            disposition: Disposition::Joined,
+        },
+        Some((id, status, hash))
+            if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
+        {
+            Delivery {
+                job_id: id,
+                disposition: Disposition::Duplicate,
+            }
+        }
+        _ => {
+            if let Some(bound) = bound {
+                if bound.pending >= bound.limit {
+                    return Err(StoreError::QueueFull { limit: bound.limit });
+                }
+                bound.pending += 1;
+            }
+            let id = Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
+            )
+            .bind(&id)
+            .bind(job.call_id)
+            .bind(job.is_test)
+            .bind(job.call_data)
+            .bind(job.content_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            Delivery {
+                job_id: id,
+                disposition: Disposition::New,
+            }
+        }
+    };
+    sqlx::query(
+        "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(&delivery.job_id)
+    .bind(job.call_id)
+    .bind(job.content_hash)
+    .bind(delivery.disposition.as_str())
+    .bind(now)
+    .bind(job.webhook_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(delivery)
+}
