@@ -168,6 +168,29 @@ pub fn target_failed(code: &str) {
     metrics::counter!(TARGETS_FAILED, "code" => code.to_owned()).increment(1);
 }
 
+/// Sends an upstream request and counts it in `competitor_sync_upstream_requests_total`,
+/// whatever the outcome. A transport failure comes back as its cause chain (no URL).
+pub async fn send_counted(
+    api: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, String> {
+    match request.send().await {
+        Ok(response) => {
+            upstream_request(api, Some(response.status().as_u16()));
+            Ok(response)
+        }
+        Err(error) => {
+            upstream_request(api, None);
+            Err(transport_error(error))
+        }
+    }
+}
+
+/// A reqwest failure as text for an error message: its cause chain, without the URL.
+pub fn transport_error(error: reqwest::Error) -> String {
+    error_chain(&error.without_url())
+}
+
 /// An error and its causes on one line: reqwest's own message ("error sending request")
 /// leaves out the part an operator needs ("Connection refused", "operation timed out").
 pub fn error_chain(error: &dyn std::error::Error) -> String {

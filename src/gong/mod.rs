@@ -153,32 +153,23 @@ impl GongClient {
     /// One request; `None` when Gong answers 404 (no call matches the filter).
     async fn post(&self, body: &serde_json::Value) -> Result<Option<CallsPage>, GongError> {
         self.limiter.acquire().await;
-        let response = self
+        let request = self
             .http
             .post(&self.calls_url)
             .basic_auth(
                 self.access_key.expose_secret(),
                 Some(self.access_key_secret.expose_secret()),
             )
-            .json(body)
-            .send()
-            .await;
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => {
-                telemetry::upstream_request("gong", None);
-                return Err(GongError::Transport(telemetry::error_chain(
-                    &error.without_url(),
-                )));
-            }
-        };
+            .json(body);
+        let response = telemetry::send_counted("gong", request)
+            .await
+            .map_err(GongError::Transport)?;
         let status = response.status();
-        telemetry::upstream_request("gong", Some(status.as_u16()));
         let retry_after = retry_after(response.headers());
         let text = response
             .text()
             .await
-            .map_err(|e| GongError::Transport(telemetry::error_chain(&e.without_url())))?;
+            .map_err(|e| GongError::Transport(telemetry::transport_error(e)))?;
         match status {
             s if s.is_success() => serde_json::from_str(&text)
                 .map(Some)

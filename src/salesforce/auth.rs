@@ -137,22 +137,15 @@ impl TokenProvider {
             }
         }
         let form = self.grant_form(state).await?;
-        let response = self.http.post(&self.token_url).form(&form).send().await;
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => {
-                telemetry::upstream_request("salesforce_auth", None);
-                return Err(SalesforceError::Transport(telemetry::error_chain(
-                    &error.without_url(),
-                )));
-            }
-        };
+        let request = self.http.post(&self.token_url).form(&form);
+        let response = telemetry::send_counted("salesforce_auth", request)
+            .await
+            .map_err(SalesforceError::Transport)?;
         let status = response.status();
-        telemetry::upstream_request("salesforce_auth", Some(status.as_u16()));
         let text = response
             .text()
             .await
-            .map_err(|e| SalesforceError::Transport(telemetry::error_chain(&e.without_url())))?;
+            .map_err(|e| SalesforceError::Transport(telemetry::transport_error(e)))?;
         if !status.is_success() {
             let error = token_error(status, &text);
             if let SalesforceError::Grant { error, description } = &error {

@@ -398,20 +398,10 @@ impl SalesforceClient {
         request: reqwest::RequestBuilder,
         token: &AccessToken,
     ) -> Result<reqwest::Response, SalesforceError> {
-        let result = request
-            .bearer_auth(token.value.expose_secret())
-            .send()
-            .await;
-        let response = match result {
-            Ok(response) => response,
-            Err(error) => {
-                telemetry::upstream_request("salesforce", None);
-                return Err(SalesforceError::Transport(telemetry::error_chain(
-                    &error.without_url(),
-                )));
-            }
-        };
-        telemetry::upstream_request("salesforce", Some(response.status().as_u16()));
+        let request = request.bearer_auth(token.value.expose_secret());
+        let response = telemetry::send_counted("salesforce", request)
+            .await
+            .map_err(SalesforceError::Transport)?;
         let usage = response
             .headers()
             .get("sforce-limit-info")
@@ -454,7 +444,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Salesfo
     let body = response
         .text()
         .await
-        .map_err(|e| SalesforceError::Transport(telemetry::error_chain(&e.without_url())))?;
+        .map_err(|e| SalesforceError::Transport(telemetry::transport_error(e)))?;
     // Error bodies are arrays of {message, errorCode}; an edge proxy may send HTML instead.
     let first = serde_json::from_str::<Vec<ApiError>>(&body)
         .ok()

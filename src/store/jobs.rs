@@ -350,21 +350,7 @@ impl Store {
         error: &str,
         delay: Duration,
     ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', last_error = ?1, run_after = ?2, \
-                 lease_id = NULL, locked_until = NULL, updated_at = ?3 \
-             WHERE id = ?4 AND lease_id = ?5",
-        )
-        .bind(error)
-        .bind(now.saturating_add(delay_ms))
-        .bind(now)
-        .bind(&job.id)
-        .bind(&job.lease_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        self.requeue(job, error, delay, 0).await
     }
 
     /// Returns a job that was interrupted (shutdown) to the queue without counting the
@@ -384,20 +370,34 @@ impl Store {
     }
 
     /// Puts a job back in the queue without counting an attempt, due after `delay`: the
-    /// attempt never reached the upstream that is unavailable (Salesforce paused).
+    /// attempt never reached the upstream that is unavailable (Salesforce paused, Gong's rate
+    /// limit).
     pub async fn defer(
         &self,
         job: &Job,
         reason: &str,
         delay: Duration,
     ) -> Result<bool, StoreError> {
+        self.requeue(job, reason, delay, 1).await
+    }
+
+    /// Requeues a claimed job, due after `delay`, giving back `refund` attempts. Returns false
+    /// when the lease was lost to another worker.
+    async fn requeue(
+        &self,
+        job: &Job,
+        reason: &str,
+        delay: Duration,
+        refund: u32,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), last_error = ?1, \
-                 run_after = ?2, lease_id = NULL, locked_until = NULL, updated_at = ?3 \
-             WHERE id = ?4 AND lease_id = ?5",
+            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), last_error = ?2, \
+                 run_after = ?3, lease_id = NULL, locked_until = NULL, updated_at = ?4 \
+             WHERE id = ?5 AND lease_id = ?6",
         )
+        .bind(refund)
         .bind(reason)
         .bind(now.saturating_add(delay_ms))
         .bind(now)
