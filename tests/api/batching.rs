@@ -34,18 +34,6 @@ async fn mount_gong(app: &TestApp, gong: &GongCalls) {
         .await;
 }
 
-async fn wait_until_settled(app: &TestApp, jobs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let depth = app.store.queue_depth().await.expect("depth");
-        if depth.done + depth.skipped + depth.dead == jobs {
-            return;
-        }
-        assert!(Instant::now() < deadline, "jobs did not settle: {depth:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn two_hundred_and_fifty_queued_jobs_cost_three_gong_requests_and_two_writes() {
     let (webhooks, gong) = calls(250);
@@ -53,7 +41,7 @@ async fn two_hundred_and_fifty_queued_jobs_cost_three_gong_requests_and_two_writ
     mount_gong(&app, &gong).await;
     app.mount_token().await;
     let records = app.mount_records().await;
-    wait_until_settled(&app, 250).await;
+    app.settled(250).await;
     assert_eq!(app.store.queue_depth().await.expect("depth").done, 250);
 
     let requests = gong.requests.lock().expect("lock").clone();
@@ -90,7 +78,7 @@ async fn one_record_refused_in_a_collection_answer_dead_letters_only_its_job() {
     app.mount_token().await;
     let records = app.mount_records().await;
     records.fail(&opportunity_for(1), "FIELD_CUSTOM_VALIDATION_EXCEPTION", 1);
-    wait_until_settled(&app, 3).await;
+    app.settled(3).await;
 
     for n in 0..3u32 {
         let job = app
@@ -112,15 +100,7 @@ async fn one_record_refused_in_a_collection_answer_dead_letters_only_its_job() {
     }
     assert_eq!(app.collection_updates().await.len(), 1);
     assert_eq!(records.patch_count(), 2);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains(
             "competitor_sync_targets_failed_total{code=\"FIELD_CUSTOM_VALIDATION_EXCEPTION\"}"
@@ -143,7 +123,7 @@ async fn the_gong_limiter_never_lets_more_than_the_rate_through() {
     mount_gong(&app, &gong).await;
     app.mount_token().await;
     app.mount_records().await;
-    wait_until_settled(&app, 8).await;
+    app.settled(8).await;
     let times: Vec<Instant> = gong
         .requests
         .lock()
@@ -181,27 +161,11 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
         JobStatus::Done,
         "the write that reported the usage went through"
     );
-    let ready: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let ready = app.readyz().await;
     let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
     assert!(salesforce.contains("95000/100000"), "{salesforce}");
     assert!(salesforce.contains("max_api_usage_ratio"), "{salesforce}");
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("competitor_sync_salesforce_api_usage_ratio 0.95"),
         "{metrics}"
@@ -212,25 +176,13 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
     );
 
     let second_id = app.accept(&webhooks[1]).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let job = app
-            .store
-            .job(&second_id)
-            .await
-            .expect("read")
-            .expect("exists");
-        if job.status == JobStatus::Queued && job.last_error.is_some() {
-            assert!(job.last_error.unwrap_or_default().contains("paused"));
-            assert_eq!(job.attempts, 0, "waiting on a pause costs no attempt");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the second job was not held: {job:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = app
+        .job_where(&second_id, "to be held", |job| {
+            job.status == JobStatus::Queued && job.last_error.is_some()
+        })
+        .await;
+    assert!(held.last_error.unwrap_or_default().contains("paused"));
+    assert_eq!(held.attempts, 0, "waiting on a pause costs no attempt");
     assert_eq!(
         gong.requests.lock().expect("lock").len(),
         1,

@@ -1,6 +1,6 @@
 //! Many deliveries at once: one job per call, one writer per Opportunity, no lost names.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use competitor_sync::store::JobStatus;
 use serde_json::Value;
@@ -104,11 +104,11 @@ async fn calls_sharing_an_opportunity_in_merge_mode_lose_no_names() {
     }
     posts.join_all().await;
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app.store.queue_depth().await.expect("depth").done < u64::from(CALLS) {
-        assert!(Instant::now() < deadline, "jobs did not finish");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.settled(u64::from(CALLS)).await;
+    assert_eq!(
+        app.store.queue_depth().await.expect("depth").done,
+        u64::from(CALLS)
+    );
     let value = records.value(shared).expect("written");
     let written: Vec<&str> = value.split(", ").collect();
     assert_eq!(written[0], "Incumbent", "{value}");

@@ -204,23 +204,52 @@ impl TestApp {
 
     /// Polls the store until the job has ended (done, skipped or dead).
     pub async fn finished_job(&self, job_id: &str) -> Job {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let job = self.store.job(job_id).await.expect("store read");
-            if let Some(job) = job {
-                if matches!(
-                    job.status,
-                    JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
-                ) {
-                    return job;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {job_id} did not finish in time"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.job_where(job_id, "to finish", |job| {
+            matches!(
+                job.status,
+                JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
+            )
+        })
+        .await
+    }
+
+    /// Polls the store until the job satisfies `done`.
+    pub async fn job_where(&self, job_id: &str, what: &str, done: impl Fn(&Job) -> bool) -> Job {
+        eventually(&format!("job {job_id} {what}"), || async {
+            let job = self.store.job(job_id).await.expect("store read")?;
+            done(&job).then_some(job)
+        })
+        .await
+    }
+
+    /// Polls until `jobs` jobs have ended (done, skipped or dead).
+    pub async fn settled(&self, jobs: u64) {
+        eventually(&format!("{jobs} jobs to settle"), || async {
+            let depth = self.store.queue_depth().await.expect("depth");
+            (depth.done + depth.skipped + depth.dead == jobs).then_some(())
+        })
+        .await
+    }
+
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("text")
+    }
+
+    pub async fn readyz(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .expect("sent");
+        response.json().await.expect("JSON")
     }
 
     pub async fn writes(&self, job_id: &str) -> Vec<FieldWrite> {
@@ -355,6 +384,23 @@ impl TestApp {
                 .expect("server stopped cleanly");
         }
         self._dir
+    }
+}
+
+/// Polls `check` until it yields a value, failing the test after 30 seconds: work happens
+/// in the background, and tests wait for its effect rather than sleeping a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -93,18 +93,11 @@ async fn gongs_retry_after_is_honoured() {
         .await;
     app.mount_happy_path().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let waiting = loop {
-        let job = app.store.job(&job_id).await.expect("read").expect("exists");
-        if job.status == JobStatus::Queued && job.last_error.is_some() {
-            break job;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the 429 was not recorded: {job:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let waiting = app
+        .job_where(&job_id, "to record the 429", |job| {
+            job.status == JobStatus::Queued && job.last_error.is_some()
+        })
+        .await;
     assert!(waiting
         .last_error
         .as_deref()
@@ -299,44 +292,19 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
     app.mount_patch_ok().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ready: Value = app
-            .http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("JSON");
-        let salesforce = ready["checks"]["salesforce"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if salesforce.starts_with("paused until") {
-            assert!(
-                salesforce.contains("REQUEST_LIMIT_EXCEEDED"),
-                "{salesforce}"
-            );
-            assert_eq!(ready["status"], "ready", "webhooks are still accepted");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the pause never showed in /readyz"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let ready = eventually("the pause to show in /readyz", || async {
+        let ready = app.readyz().await;
+        let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
+        salesforce.starts_with("paused until").then_some(ready)
+    })
+    .await;
+    let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
+    assert!(
+        salesforce.contains("REQUEST_LIMIT_EXCEEDED"),
+        "{salesforce}"
+    );
+    assert_eq!(ready["status"], "ready", "webhooks are still accepted");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("competitor_sync_salesforce_paused 1"),
         "{metrics}"
@@ -386,11 +354,10 @@ async fn values_longer_than_the_field_lose_whole_names() {
         call["metaData"]["title"] = json!("changed")
     }))
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.patches().await.len() < 2 {
-        assert!(Instant::now() < deadline, "second job did not write");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the second job to write", || async {
+        (app.patches().await.len() >= 2).then_some(())
+    })
+    .await;
     let describes = TestApp::requests_to(&app.salesforce, "GET", DESCRIBE_PATH).await;
     assert_eq!(describes.len(), 1, "the describe is cached");
     app.stop().await;
@@ -462,14 +429,10 @@ async fn shutdown_releases_jobs_that_outlast_the_grace_period() {
         .mount(&app.salesforce)
         .await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.patches().await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the job never reached Salesforce"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the job to reach Salesforce", || async {
+        (!app.patches().await.is_empty()).then_some(())
+    })
+    .await;
     let stopping = Instant::now();
     let dir = app.stop().await;
     assert!(
