@@ -2,7 +2,7 @@
 //! before its caller answers; deliveries arriving together share one transaction and one
 //! fsync, which is what lets a burst be acknowledged thousands of times a second.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnection;
@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::jobs::{Delivery, Disposition, NewJob};
-use super::{now_ms, Store, StoreError};
+use super::{now_ms, PendingJobs, Store, StoreError};
 
 /// The queue limit, and how many jobs are waiting or running as the group goes.
 struct QueueBound {
@@ -84,7 +84,7 @@ impl Store {
 /// error and nothing of it is stored.
 pub(super) async fn run_writer(
     writer: SqlitePool,
-    max_queued: Arc<AtomicU64>,
+    pending: Arc<PendingJobs>,
     mut requests: mpsc::Receiver<AcceptRequest>,
 ) {
     while let Some(first) = requests.recv().await {
@@ -95,9 +95,19 @@ pub(super) async fn run_writer(
                 Err(_) => break,
             }
         }
-        let limit = Some(max_queued.load(Ordering::Relaxed)).filter(|l| *l > 0);
-        match commit_group(&writer, &group, limit).await {
+        let bound = Some(pending.limit.load(Ordering::Relaxed))
+            .filter(|limit| *limit > 0)
+            .map(|limit| QueueBound {
+                limit,
+                pending: pending.count.load(Ordering::Relaxed),
+            });
+        match commit_group(&writer, &group, bound).await {
             Ok(results) => {
+                let created = results
+                    .iter()
+                    .filter(|r| matches!(r, Ok(d) if d.disposition == Disposition::New))
+                    .count();
+                pending.added(u64::try_from(created).unwrap_or_default());
                 for (request, result) in group.into_iter().zip(results) {
                     let _ = request.reply.send(result);
                 }
@@ -117,24 +127,10 @@ pub(super) async fn run_writer(
 async fn commit_group(
     writer: &SqlitePool,
     group: &[AcceptRequest],
-    max_queued: Option<u64>,
+    mut bound: Option<QueueBound>,
 ) -> Result<Vec<Result<Delivery, StoreError>>, StoreError> {
     let now = now_ms();
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    // Counted once per group (not per delivery), then kept up to date as jobs are added.
-    let mut bound = match max_queued {
-        Some(limit) => {
-            let pending: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status IN ('queued', 'running') LIMIT ?1)",
-            )
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_one(&mut *tx)
-            .await?;
-            let pending = u64::try_from(pending).unwrap_or_default();
-            Some(QueueBound { limit, pending })
-        }
-        None => None,
-    };
     let mut results = Vec::with_capacity(group.len());
     for request in group {
         match accept_one(&mut tx, &request.job.as_new_job(), bound.as_mut(), now).await {

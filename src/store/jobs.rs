@@ -155,6 +155,28 @@ pub enum Finish {
     },
 }
 
+/// How a claimed job leaves an attempt.
+#[derive(Debug, Clone)]
+pub enum JobEnd {
+    /// The job is over: done, skipped or dead.
+    Finish(Finish),
+    /// Back to the queue, due after `delay`, giving back `refund` attempts (1 when the
+    /// attempt could not run: a pause, a rate limit, another job writing the same record).
+    Requeue {
+        reason: String,
+        delay: Duration,
+        refund: u32,
+    },
+}
+
+/// One record's outcome for a job, with the values written to it.
+#[derive(Debug, Clone)]
+pub struct Resolution<'a> {
+    pub job: &'a Job,
+    pub target: Target,
+    pub writes: Vec<FieldWrite>,
+}
+
 /// Jobs per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {
@@ -243,49 +265,67 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Records one record's outcome, and the field values written to it, as soon as the CRM
-    /// confirmed them. A retried job skips records already resolved.
+    /// Records one record's outcome, and the field values written to it.
     pub async fn resolve_target(
         &self,
         job: &Job,
         target: &Target,
         writes: &[FieldWrite],
     ) -> Result<(), StoreError> {
+        self.resolve_targets(&[Resolution {
+            job,
+            target: target.clone(),
+            writes: writes.to_vec(),
+        }])
+        .await
+    }
+
+    /// Records the outcome of records, and the field values written to them, in one
+    /// transaction, as soon as the CRM confirmed them. A retried job skips records already
+    /// resolved.
+    pub async fn resolve_targets(&self, resolutions: &[Resolution<'_>]) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.writer.begin().await?;
-        for write in writes {
+        for Resolution {
+            job,
+            target,
+            writes,
+        } in resolutions
+        {
+            for write in writes {
+                sqlx::query(
+                    "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .bind(&job.id)
+                .bind(&job.call_id)
+                .bind(&write.object)
+                .bind(&write.record_id)
+                .bind(&write.field)
+                .bind(&write.old_value)
+                .bind(&write.new_value)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
-                "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
+                     detail = excluded.detail, updated_at = excluded.updated_at",
             )
             .bind(&job.id)
-            .bind(&job.call_id)
-            .bind(&write.object)
-            .bind(&write.record_id)
-            .bind(&write.field)
-            .bind(&write.old_value)
-            .bind(&write.new_value)
+            .bind(&target.object)
+            .bind(&target.record_id)
+            .bind(match target.status {
+                TargetStatus::Done => "done",
+                TargetStatus::Dead => "dead",
+            })
+            .bind(&target.detail)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
-                 detail = excluded.detail, updated_at = excluded.updated_at",
-        )
-        .bind(&job.id)
-        .bind(&target.object)
-        .bind(&target.record_id)
-        .bind(match target.status {
-            TargetStatus::Done => "done",
-            TargetStatus::Dead => "dead",
-        })
-        .bind(&target.detail)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -319,28 +359,7 @@ impl Store {
     /// Ends a claimed job. Returns false when the lease was lost (another worker took the job
     /// over after this one stalled past its lease); the other worker's result then stands.
     pub async fn finish(&self, job: &Job, finish: Finish) -> Result<bool, StoreError> {
-        let (status, outcome, result) = match finish {
-            Finish::Done { outcome, result } => (JobStatus::Done, outcome, Some(result)),
-            Finish::Skipped { reason, result } => (JobStatus::Skipped, reason, result),
-            Finish::Dead { reason, result } => (JobStatus::Dead, reason, result),
-        };
-        let last_error = (status == JobStatus::Dead).then(|| outcome.clone());
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
-                 last_error = COALESCE(?4, last_error), \
-                 lease_id = NULL, locked_until = NULL, updated_at = ?5 \
-             WHERE id = ?6 AND lease_id = ?7",
-        )
-        .bind(status.as_str())
-        .bind(outcome)
-        .bind(result.map(|r| r.to_string()))
-        .bind(last_error)
-        .bind(now_ms())
-        .bind(&job.id)
-        .bind(&job.lease_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        self.end_one(job, JobEnd::Finish(finish)).await
     }
 
     /// Puts a claimed job back in the queue after a failed attempt, due again after `delay`.
@@ -350,7 +369,108 @@ impl Store {
         error: &str,
         delay: Duration,
     ) -> Result<bool, StoreError> {
-        self.requeue(job, error, delay, 0).await
+        let reason = error.to_owned();
+        let end = JobEnd::Requeue {
+            reason,
+            delay,
+            refund: 0,
+        };
+        self.end_one(job, end).await
+    }
+
+    /// Puts a job back in the queue without counting an attempt, due after `delay`: the
+    /// attempt never reached the upstream that is unavailable (Salesforce paused, Gong's rate
+    /// limit).
+    pub async fn defer(
+        &self,
+        job: &Job,
+        reason: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
+        let reason = reason.to_owned();
+        let end = JobEnd::Requeue {
+            reason,
+            delay,
+            refund: 1,
+        };
+        self.end_one(job, end).await
+    }
+
+    async fn end_one(&self, job: &Job, end: JobEnd) -> Result<bool, StoreError> {
+        let held = self.end_jobs(&[(job, end)]).await?;
+        Ok(held.first().copied().unwrap_or(false))
+    }
+
+    /// Records how each claimed job leaves its attempt, all in one transaction. Returns, per
+    /// job, whether this worker still held its lease (if not, another worker took the job
+    /// over after this one stalled, and the other worker's result stands).
+    pub async fn end_jobs(&self, ends: &[(&Job, JobEnd)]) -> Result<Vec<bool>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer.begin().await?;
+        let mut held = Vec::with_capacity(ends.len());
+        let mut finished = 0u64;
+        for (job, end) in ends {
+            let updated = match end {
+                JobEnd::Finish(finish) => {
+                    let (status, outcome, result) = match finish {
+                        Finish::Done { outcome, result } => {
+                            (JobStatus::Done, outcome, Some(result))
+                        }
+                        Finish::Skipped { reason, result } => {
+                            (JobStatus::Skipped, reason, result.as_ref())
+                        }
+                        Finish::Dead { reason, result } => {
+                            (JobStatus::Dead, reason, result.as_ref())
+                        }
+                    };
+                    let last_error = (status == JobStatus::Dead).then_some(outcome);
+                    sqlx::query(
+                        "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
+                             last_error = COALESCE(?4, last_error), \
+                             lease_id = NULL, locked_until = NULL, updated_at = ?5 \
+                         WHERE id = ?6 AND lease_id = ?7",
+                    )
+                    .bind(status.as_str())
+                    .bind(outcome)
+                    .bind(result.map(|r| r.to_string()))
+                    .bind(last_error)
+                    .bind(now)
+                    .bind(&job.id)
+                    .bind(&job.lease_id)
+                    .execute(&mut *tx)
+                    .await?
+                }
+                JobEnd::Requeue {
+                    reason,
+                    delay,
+                    refund,
+                } => {
+                    let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    sqlx::query(
+                        "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), \
+                             last_error = ?2, run_after = ?3, lease_id = NULL, locked_until = NULL, \
+                             updated_at = ?4 \
+                         WHERE id = ?5 AND lease_id = ?6",
+                    )
+                    .bind(refund)
+                    .bind(reason)
+                    .bind(now.saturating_add(delay_ms))
+                    .bind(now)
+                    .bind(&job.id)
+                    .bind(&job.lease_id)
+                    .execute(&mut *tx)
+                    .await?
+                }
+            };
+            let still_held = updated.rows_affected() == 1;
+            if still_held && matches!(end, JobEnd::Finish(_)) {
+                finished += 1;
+            }
+            held.push(still_held);
+        }
+        tx.commit().await?;
+        self.pending.ended(finished);
+        Ok(held)
     }
 
     /// Returns a job that was interrupted (shutdown) to the queue without counting the
@@ -367,45 +487,6 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
-    }
-
-    /// Puts a job back in the queue without counting an attempt, due after `delay`: the
-    /// attempt never reached the upstream that is unavailable (Salesforce paused, Gong's rate
-    /// limit).
-    pub async fn defer(
-        &self,
-        job: &Job,
-        reason: &str,
-        delay: Duration,
-    ) -> Result<bool, StoreError> {
-        self.requeue(job, reason, delay, 1).await
-    }
-
-    /// Requeues a claimed job, due after `delay`, giving back `refund` attempts. Returns false
-    /// when the lease was lost to another worker.
-    async fn requeue(
-        &self,
-        job: &Job,
-        reason: &str,
-        delay: Duration,
-        refund: u32,
-    ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), last_error = ?2, \
-                 run_after = ?3, lease_id = NULL, locked_until = NULL, updated_at = ?4 \
-             WHERE id = ?5 AND lease_id = ?6",
-        )
-        .bind(refund)
-        .bind(reason)
-        .bind(now.saturating_add(delay_ms))
-        .bind(now)
-        .bind(&job.id)
-        .bind(&job.lease_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(updated.rows_affected() == 1)
     }
 
     /// At start-up, returns jobs left running by a process that died (crash, `kill -9`) to the
@@ -444,6 +525,9 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        if updated.rows_affected() == 1 {
+            self.pending.added(1);
+        }
         Ok(updated.rows_affected() == 1)
     }
 

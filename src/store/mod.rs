@@ -19,8 +19,8 @@ use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
 pub use jobs::{
-    Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobStatus, NewJob,
-    QueueDepth, Target, TargetStatus,
+    Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobEnd, JobStatus,
+    NewJob, QueueDepth, Resolution, Target, TargetStatus,
 };
 
 use crate::retry::{Classify, Disposition};
@@ -68,8 +68,31 @@ pub struct Store {
     pool: SqlitePool,
     writer: SqlitePool,
     accepts: mpsc::Sender<accept::AcceptRequest>,
-    /// New jobs are refused beyond this many waiting or running ones; 0 for no limit.
-    max_queued: Arc<AtomicU64>,
+    pending: Arc<PendingJobs>,
+}
+
+/// How many jobs are waiting or running, and the most allowed. Counted once when the store
+/// opens, then moved by every transition the store makes (a job created, a job ended, a dead
+/// job queued again), so the bound costs nothing per webhook.
+#[derive(Debug, Default)]
+struct PendingJobs {
+    /// 0 for no limit.
+    limit: AtomicU64,
+    count: AtomicU64,
+}
+
+impl PendingJobs {
+    fn ended(&self, jobs: u64) {
+        let _ = self
+            .count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(jobs))
+            });
+    }
+
+    fn added(&self, jobs: u64) {
+        self.count.fetch_add(jobs, Ordering::Relaxed);
+    }
 }
 
 impl Store {
@@ -98,23 +121,32 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let (accepts, requests) = mpsc::channel(4096);
-        let max_queued = Arc::new(AtomicU64::new(0));
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+                .fetch_one(&writer)
+                .await?;
+        let pending = Arc::new(PendingJobs {
+            limit: AtomicU64::new(0),
+            count: AtomicU64::new(u64::try_from(count).unwrap_or_default()),
+        });
         tokio::spawn(accept::run_writer(
             writer.clone(),
-            Arc::clone(&max_queued),
+            Arc::clone(&pending),
             requests,
         ));
         Ok(Self {
             pool,
             writer,
             accepts,
-            max_queued,
+            pending,
         })
     }
 
     /// Bounds the queue: beyond `limit` waiting or running jobs, new ones are refused.
     pub fn with_max_queued(self, limit: Option<u64>) -> Self {
-        self.max_queued.store(limit.unwrap_or(0), Ordering::Relaxed);
+        self.pending
+            .limit
+            .store(limit.unwrap_or(0), Ordering::Relaxed);
         self
     }
 

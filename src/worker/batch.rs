@@ -11,7 +11,7 @@ use crate::gong::types::Call;
 use crate::gong::GongError;
 use crate::retry::Disposition;
 use crate::salesforce::RecordUpdate;
-use crate::store::{FieldWrite, Job, Target, TargetStatus};
+use crate::store::{FieldWrite, Job, Resolution, Target, TargetStatus};
 use crate::sync::{self, Plan, RecordPlan, SkipReason};
 use crate::telemetry;
 
@@ -246,6 +246,7 @@ async fn write_records(
 
     let mut updates = Vec::new();
     let mut owners = Vec::new();
+    let mut resolutions = Vec::new();
     let live: Vec<&Planned> = writers
         .iter()
         .filter(|j| !failures.contains_key(&j.index))
@@ -295,13 +296,11 @@ async fn write_records(
                     TargetStatus::Done,
                     "unchanged: the fields already hold these names",
                 );
-                if let Err(error) = worker
-                    .store
-                    .resolve_target(&jobs[job.index], &unchanged, &[])
-                    .await
-                {
-                    failures.insert(job.index, Failure::of(&error));
-                }
+                resolutions.push(Resolution {
+                    job: &jobs[job.index],
+                    target: unchanged,
+                    writes: Vec::new(),
+                });
                 continue;
             }
             updates.push(RecordUpdate {
@@ -317,22 +316,23 @@ async fn write_records(
             });
         }
     }
-    if updates.is_empty() {
-        return failures;
-    }
-    let outcomes = match worker.salesforce.update_records(&updates).await {
-        Ok(outcomes) => outcomes,
-        Err(error) => {
-            let failure = Failure::of(&error);
-            for owner in &owners {
-                failures.insert(owner.index, failure.clone());
+    let outcomes = if updates.is_empty() {
+        Vec::new()
+    } else {
+        match worker.salesforce.update_records(&updates).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                let failure = Failure::of(&error);
+                for owner in &owners {
+                    failures.insert(owner.index, failure.clone());
+                }
+                Vec::new()
             }
-            return failures;
         }
     };
     for (owner, outcome) in owners.into_iter().zip(outcomes) {
         let job = &jobs[owner.index];
-        let resolved = match outcome {
+        match outcome {
             Ok(()) => {
                 let fields: Vec<&str> = owner.writes.iter().map(|w| w.field.as_str()).collect();
                 let done = Target {
@@ -341,14 +341,17 @@ async fn write_records(
                     status: TargetStatus::Done,
                     detail: format!("wrote {}", fields.join(", ")),
                 };
-                worker.store.resolve_target(job, &done, &owner.writes).await
+                resolutions.push(Resolution {
+                    job,
+                    target: done,
+                    writes: owner.writes,
+                });
             }
             Err(refused) if refused.is_retryable() => {
                 failures.entry(owner.index).or_insert_with(|| Failure {
                     disposition: Disposition::Retry { after: None },
                     message: format!("{} {}: {refused}", owner.object, owner.record_id),
                 });
-                Ok(())
             }
             Err(refused) => {
                 telemetry::target_failed(&refused.code);
@@ -359,11 +362,21 @@ async fn write_records(
                     status: TargetStatus::Dead,
                     detail: refused.to_string(),
                 };
-                worker.store.resolve_target(job, &dead, &[]).await
+                resolutions.push(Resolution {
+                    job,
+                    target: dead,
+                    writes: Vec::new(),
+                });
             }
-        };
-        if let Err(error) = resolved {
-            failures.insert(owner.index, Failure::of(&error));
+        }
+    }
+    // Every record's outcome in one transaction: one commit per batch, not one per record.
+    if let Err(error) = worker.store.resolve_targets(&resolutions).await {
+        let failure = Failure::of(&error);
+        for resolution in &resolutions {
+            if let Some(index) = jobs.iter().position(|j| j.id == resolution.job.id) {
+                failures.insert(index, failure.clone());
+            }
         }
     }
     failures

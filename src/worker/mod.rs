@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::config::{RetrySettings, SyncRule};
 use crate::gong::GongClient;
 use crate::retry::{backoff, Classify, Disposition};
 use crate::salesforce::SalesforceClient;
-use crate::store::{now_ms, Finish, Job, Store, StoreError};
+use crate::store::{now_ms, Finish, Job, JobEnd, Store, StoreError};
 use crate::sync::SkipReason;
 use crate::telemetry;
 pub use record_locks::RecordLocks;
@@ -191,30 +192,48 @@ impl Worker {
 
     async fn run_batch(&self, jobs: &[Job]) {
         let span = tracing::info_span!("batch", jobs = jobs.len());
-        let _entered = span.enter();
         let started = Instant::now();
-        let results = batch::process(self, jobs).await;
+        let results = batch::process(self, jobs).instrument(span).await;
         let elapsed = started.elapsed();
-        drop(_entered);
+        let mut ends = Vec::with_capacity(jobs.len());
+        let mut metrics = Vec::with_capacity(jobs.len());
         for (job, result) in jobs.iter().zip(results) {
             telemetry::job_attempt_duration(elapsed);
             let span = tracing::info_span!("job", job_id = %job.id, call_id = %job.call_id, attempt = job.attempts);
-            let _entered = span.enter();
-            if let Err(error) = self.conclude(job, result).await {
-                tracing::error!(%error, "could not record the job's outcome; it is retried when its lease expires");
+            let (end, metric) = span.in_scope(|| self.decide(job, result));
+            ends.push((job, end));
+            metrics.push(metric);
+        }
+        // Every job's ending in one transaction: one commit per batch, not one per job.
+        match self.store.end_jobs(&ends).await {
+            Ok(held) => {
+                for ((job, held), metric) in ends.iter().map(|(j, _)| j).zip(held).zip(metrics) {
+                    match (held, metric) {
+                        (false, _) => {
+                            tracing::warn!(job_id = %job.id, "the job's lease was lost to another worker; its result stands")
+                        }
+                        (true, Some(Ending::Completed(outcome))) => {
+                            telemetry::job_completed(outcome)
+                        }
+                        (true, Some(Ending::Retried)) => telemetry::job_retried(),
+                        (true, None) => {}
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, jobs = jobs.len(), "could not record the jobs' outcomes; they are retried when their leases expire");
             }
         }
     }
 
-    async fn conclude(
-        &self,
-        job: &Job,
-        result: Result<Outcome, Failure>,
-    ) -> Result<(), StoreError> {
-        let (finish, metric) = match result {
+    /// How a job leaves this attempt, and what to count when that is recorded.
+    fn decide(&self, job: &Job, result: Result<Outcome, Failure>) -> (JobEnd, Option<Ending>) {
+        let completed =
+            |finish, outcome| (JobEnd::Finish(finish), Some(Ending::Completed(outcome)));
+        match result {
             Ok(Outcome::Synced { summary, result }) => {
                 tracing::info!(outcome = %summary, "job done");
-                (
+                completed(
                     Finish::Done {
                         outcome: summary,
                         result,
@@ -225,18 +244,17 @@ impl Worker {
             Ok(Outcome::Skipped { reason, result }) => {
                 tracing::info!(reason = %reason, "job skipped");
                 let reason = reason.to_string();
-                (Finish::Skipped { reason, result }, "skipped")
+                completed(Finish::Skipped { reason, result }, "skipped")
             }
             Ok(Outcome::RecordsFailed { reason, result }) => {
                 tracing::error!(%reason, "job dead: records could not be written");
                 let result = Some(result);
-                (Finish::Dead { reason, result }, "failed")
+                completed(Finish::Dead { reason, result }, "failed")
             }
             Ok(Outcome::Postponed) => {
                 tracing::debug!("job postponed: another job of its batch writes the same record");
-                let reason = "waiting for another job writing the same record";
-                self.store.defer(job, reason, Duration::ZERO).await?;
-                return Ok(());
+                let reason = "waiting for another job writing the same record".to_owned();
+                (requeue(reason, Duration::ZERO, 1), None)
             }
             Err(Failure {
                 disposition,
@@ -244,21 +262,17 @@ impl Worker {
             }) => match disposition {
                 Disposition::Defer { after } => {
                     tracing::warn!(error = %message, retry_in_secs = after.as_secs(), "job deferred; its attempt is not counted");
-                    self.store.defer(job, &message, after).await?;
-                    return Ok(());
+                    (requeue(message, after, 1), None)
                 }
                 Disposition::Retry { after } if job.attempts < self.retry.max_attempts => {
                     let delay = backoff(&self.retry, job.attempts, after);
                     tracing::warn!(error = %message, retry_in_secs = delay.as_secs(), "attempt failed; will retry");
-                    if self.store.retry_later(job, &message, delay).await? {
-                        telemetry::job_retried();
-                    }
-                    return Ok(());
+                    (requeue(message, delay, 0), Some(Ending::Retried))
                 }
                 Disposition::Retry { .. } => {
                     let reason = format!("gave up after {} attempts: {message}", job.attempts);
                     tracing::error!(%reason, "job dead");
-                    (
+                    completed(
                         Finish::Dead {
                             reason,
                             result: None,
@@ -269,7 +283,7 @@ impl Worker {
                 Disposition::Permanent => {
                     tracing::error!(error = %message, "job dead: permanent failure");
                     let reason = message;
-                    (
+                    completed(
                         Finish::Dead {
                             reason,
                             result: None,
@@ -278,12 +292,22 @@ impl Worker {
                     )
                 }
             },
-        };
-        if self.store.finish(job, finish).await? {
-            telemetry::job_completed(metric);
-        } else {
-            tracing::warn!("the job's lease was lost to another worker; its result stands");
         }
-        Ok(())
+    }
+}
+
+/// What a recorded ending adds to the metrics.
+enum Ending {
+    /// `competitor_sync_jobs_completed_total{outcome}`: synced, skipped or failed.
+    Completed(&'static str),
+    /// `competitor_sync_job_retries_total`.
+    Retried,
+}
+
+fn requeue(reason: String, delay: Duration, refund: u32) -> JobEnd {
+    JobEnd::Requeue {
+        reason,
+        delay,
+        refund,
     }
 }
