@@ -25,8 +25,9 @@ enum Command {
     /// Run the webhook service and its background workers.
     ///
     /// Listens on server.bind (default 0.0.0.0:8080) for Gong webhooks at POST /webhooks/gong,
-    /// with GET /healthz, GET /readyz and GET /metrics beside it. Stops cleanly on SIGTERM or
-    /// Ctrl-C: no new webhooks, jobs in flight finish or are released for the next start.
+    /// with GET /healthz, GET /readyz and GET /metrics beside it, and the dead-letter API under
+    /// /admin/jobs when admin.token is set. Stops cleanly on SIGTERM or Ctrl-C: no new
+    /// webhooks, jobs in flight finish or are released for the next start.
     ///
     /// Example:
     ///   COMPETITOR_SYNC__WEBHOOK__TOKEN=$(openssl rand -hex 32) \
