@@ -344,6 +344,28 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Only the `[store]` settings, for commands that read or tidy the job store and need no
+    /// Gong or Salesforce credentials.
+    pub fn load_store(file: Option<&Path>) -> Result<StoreSettings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let store: StoreSettings = builder
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()?
+            .get("store")?;
+        if store.url.trim().is_empty() {
+            return Err(ConfigError::invalid("store.url", "must not be empty"));
+        }
+        Ok(store)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.server.max_body_bytes == 0 {
             return Err(ConfigError::invalid(

@@ -1,11 +1,15 @@
 //! The `competitor-sync` command line.
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use competitor_sync::config::Settings;
+use competitor_sync::store::{JobStatus, Store};
 use competitor_sync::{app, telemetry, Application};
 
 /// Writes the competitors Gong hears on sales calls into the linked Salesforce Opportunities.
@@ -18,6 +22,18 @@ use competitor_sync::{app, telemetry, Application};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args)]
+struct ConfigArg {
+    /// TOML file with settings that override the defaults.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "COMPETITOR_SYNC_CONFIG",
+        global = true
+    )]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -37,16 +53,98 @@ enum Command {
     ///   competitor-sync serve
     #[command(verbatim_doc_comment)]
     Serve {
-        /// TOML file with settings that override the defaults.
-        #[arg(long, value_name = "PATH", env = "COMPETITOR_SYNC_CONFIG")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
+    /// Inspect, replay and tidy the jobs in the store.
+    ///
+    /// Reads the store named by store.url (the service may be running); needs no Gong or
+    /// Salesforce credentials.
+    ///
+    /// Examples:
+    ///   competitor-sync jobs list --status dead
+    ///   competitor-sync jobs show 0195c1a2-7d4e-7c3b-9a51-3f0e8b6d2a10
+    ///   competitor-sync jobs retry --all-dead
+    ///   competitor-sync jobs purge --older-than 30d
+    #[command(verbatim_doc_comment)]
+    Jobs {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(subcommand)]
+        action: JobsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only jobs for this Gong call.
+        #[arg(long, value_name = "ID")]
+        call_id: Option<String>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job: attempts, errors, each record's outcome and the values written.
+    Show {
+        /// The job id (from `jobs list`, the webhook's answer, or the logs).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead job again (fresh attempts; records already written are not rewritten).
+    #[command(group(ArgGroup::new("which").required(true).args(["id", "all_dead"])))]
+    Retry {
+        /// The dead job to retry.
+        id: Option<String>,
+        /// Retry every dead job.
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Delete finished jobs (done, skipped, dead) last updated before an age, with their
+    /// deliveries and audit rows. Queued and running jobs are never deleted.
+    Purge {
+        /// Age such as 30d, 12h or 90m.
+        #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+        older_than: Duration,
+    },
+}
+
+/// Job states, as `--status` takes them.
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Queued,
+    Running,
+    Done,
+    Skipped,
+    Dead,
+}
+
+impl From<StatusArg> for JobStatus {
+    fn from(status: StatusArg) -> Self {
+        match status {
+            StatusArg::Queued => Self::Queued,
+            StatusArg::Running => Self::Running,
+            StatusArg::Done => Self::Done,
+            StatusArg::Skipped => Self::Skipped,
+            StatusArg::Dead => Self::Dead,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => serve(config),
+        Command::Serve { config } => serve(config.config),
+        Command::Jobs { config, action } => jobs(config.config, action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,4 +173,38 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .context("the HTTP server failed")
     })
+}
+
+fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {
+    let settings = Settings::load_store(config.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let output = runtime.block_on(async {
+        let store = Store::connect(&settings.url).await?;
+        let output = match action {
+            JobsAction::List {
+                status,
+                call_id,
+                limit,
+                json,
+            } => {
+                cli::jobs::list(
+                    &store,
+                    status.map(Into::into),
+                    call_id.as_deref(),
+                    limit,
+                    json,
+                )
+                .await
+            }
+            JobsAction::Show { id, json } => cli::jobs::show(&store, &id, json).await,
+            JobsAction::Retry { id, all_dead } => {
+                cli::jobs::retry(&store, id.as_deref(), all_dead).await
+            }
+            JobsAction::Purge { older_than } => cli::jobs::purge(&store, older_than).await,
+        };
+        store.close().await;
+        output
+    })?;
+    print!("{output}");
+    Ok(())
 }

@@ -10,13 +10,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{same_secret, strip_bearer};
 use super::error::ApiError;
 use super::AppState;
-use crate::store::{FieldWrite, Job, JobStatus, StoreError, Target};
+use crate::store::{JobDetail, JobStatus, JobView, StoreError};
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -51,49 +51,6 @@ pub struct ListParams {
     limit: Option<u32>,
 }
 
-/// A job as operators see it: times as RFC 3339, no payload.
-#[derive(Serialize)]
-struct JobView {
-    id: String,
-    call_id: String,
-    is_test: bool,
-    status: JobStatus,
-    attempts: u32,
-    last_error: Option<String>,
-    outcome: Option<String>,
-    created_at: String,
-    updated_at: String,
-    /// When a queued job is next tried.
-    next_attempt_at: Option<String>,
-}
-
-impl From<&Job> for JobView {
-    fn from(job: &Job) -> Self {
-        Self {
-            id: job.id.clone(),
-            call_id: job.call_id.clone(),
-            is_test: job.is_test,
-            status: job.status,
-            attempts: job.attempts,
-            last_error: job.last_error.clone(),
-            outcome: job.outcome.clone(),
-            created_at: rfc3339(job.created_at),
-            updated_at: rfc3339(job.updated_at),
-            next_attempt_at: (job.status == JobStatus::Queued).then(|| rfc3339(job.run_after)),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct JobDetail {
-    #[serde(flatten)]
-    job: JobView,
-    result: Option<serde_json::Value>,
-    targets: Vec<Target>,
-    writes: Vec<FieldWrite>,
-    deliveries: u64,
-}
-
 pub async fn list_jobs(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
@@ -115,7 +72,7 @@ pub async fn list_jobs(
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let jobs = state
         .store
-        .list_jobs(status, limit)
+        .list_jobs(status, None, limit)
         .await
         .map_err(store_error)?;
     let views: Vec<JobView> = jobs.iter().map(JobView::from).collect();
@@ -126,19 +83,10 @@ pub async fn show_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let job = state
-        .store
-        .job(&id)
+    let detail = JobDetail::load(&state.store, &id)
         .await
         .map_err(store_error)?
         .ok_or_else(|| no_such_job(&id))?;
-    let detail = JobDetail {
-        job: JobView::from(&job),
-        result: job.result.clone(),
-        targets: state.store.targets(&id).await.map_err(store_error)?,
-        writes: state.store.writes_for_job(&id).await.map_err(store_error)?,
-        deliveries: state.store.delivery_count(&id).await.map_err(store_error)?,
-    };
     Ok(Json(json!(detail)))
 }
 
@@ -172,14 +120,4 @@ fn no_such_job(id: &str) -> ApiError {
 fn store_error(error: StoreError) -> ApiError {
     tracing::error!(%error, "admin request failed on the store");
     ApiError::unavailable("the job store is unavailable")
-}
-
-fn rfc3339(unix_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

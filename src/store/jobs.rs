@@ -531,21 +531,62 @@ impl Store {
         Ok(updated.rows_affected() == 1)
     }
 
-    /// The newest jobs, optionally of one status, newest first.
+    /// The newest jobs, optionally of one status and one call, newest first.
     pub async fn list_jobs(
         &self,
         status: Option<JobStatus>,
+        call_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) \
+             AND (?2 IS NULL OR call_id = ?2) ORDER BY id DESC LIMIT ?3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(status.map(JobStatus::as_str))
+            .bind(call_id)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(job_from_row).collect()
+    }
+
+    /// Queues every dead job again (see [`Store::retry_dead`]). Returns how many.
+    pub async fn retry_all_dead(&self) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "DELETE FROM job_targets WHERE status = 'dead' \
+             AND job_id IN (SELECT id FROM jobs WHERE status = 'dead')",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
+                 lease_id = NULL, locked_until = NULL, updated_at = ?1 \
+             WHERE status = 'dead'",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.pending.added(updated.rows_affected());
+        Ok(updated.rows_affected())
+    }
+
+    /// Deletes jobs that ended (done, skipped or dead) more than `age` ago, with their
+    /// deliveries, record outcomes and audit rows. Queued and running jobs are never removed.
+    /// Returns how many jobs were deleted.
+    pub async fn purge_finished(&self, age: Duration) -> Result<u64, StoreError> {
+        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(age_ms);
+        let deleted = sqlx::query(
+            "DELETE FROM jobs WHERE status IN ('done', 'skipped', 'dead') AND updated_at < ?1",
+        )
+        .bind(cutoff)
+        .execute(&self.writer)
+        .await?;
+        Ok(deleted.rows_affected())
     }
 
     /// Age of the oldest job waiting in the queue.
@@ -869,7 +910,7 @@ mod tests {
         assert!(store.finish(&job, dead).await.expect("finish"));
         assert_eq!(
             store
-                .list_jobs(Some(JobStatus::Dead), 10)
+                .list_jobs(Some(JobStatus::Dead), None, 10)
                 .await
                 .expect("list")
                 .len(),
@@ -885,6 +926,61 @@ mod tests {
         assert!(
             !store.retry_dead(&id).await.expect("retry"),
             "only dead jobs are retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn old_finished_jobs_are_purged_with_their_history_and_live_ones_kept() {
+        let (_dir, store) = store().await;
+        let done = enqueue(&store, new_job("1")).await;
+        let job = claim(&store).await;
+        let finish = Finish::Skipped {
+            reason: "x".into(),
+            result: None,
+        };
+        assert!(store.finish(&job, finish).await.expect("finish"));
+        let queued = enqueue(&store, new_job("2")).await;
+        assert_eq!(
+            store
+                .purge_finished(Duration::from_secs(3600))
+                .await
+                .expect("purge"),
+            0
+        );
+        assert_eq!(
+            store.purge_finished(Duration::ZERO).await.expect("purge"),
+            1
+        );
+        assert!(store.job(&done).await.expect("read").is_none());
+        assert_eq!(
+            store.delivery_count(&done).await.expect("count"),
+            0,
+            "deliveries go too"
+        );
+        assert!(store.job(&queued).await.expect("read").is_some());
+    }
+
+    #[tokio::test]
+    async fn every_dead_job_can_be_queued_again_at_once() {
+        let (_dir, store) = store().await;
+        for call in ["1", "2"] {
+            enqueue(&store, new_job(call)).await;
+            let job = claim(&store).await;
+            let dead = Finish::Dead {
+                reason: "x".into(),
+                result: None,
+            };
+            assert!(store.finish(&job, dead).await.expect("finish"));
+        }
+        assert_eq!(store.retry_all_dead().await.expect("retry"), 2);
+        assert_eq!(store.queue_depth().await.expect("depth").queued, 2);
+        assert_eq!(
+            store
+                .list_jobs(None, Some("2"), 10)
+                .await
+                .expect("list")
+                .len(),
+            1
         );
     }
 

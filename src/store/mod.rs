@@ -7,6 +7,7 @@
 mod accept;
 mod jobs;
 mod oauth;
+mod report;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,6 +23,7 @@ pub use jobs::{
     Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobEnd, JobStatus,
     NewJob, QueueDepth, Resolution, Target, TargetStatus,
 };
+pub use report::{rfc3339, JobDetail, JobView};
 
 use crate::retry::{Classify, Disposition};
 

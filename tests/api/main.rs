@@ -3,6 +3,7 @@
 
 mod batching;
 mod binary;
+mod cli;
 mod concurrency;
 mod helpers;
 mod hostile_input;

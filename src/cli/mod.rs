@@ -1,0 +1,3 @@
+//! Subcommands other than `serve`, and how they print.
+
+pub mod jobs;

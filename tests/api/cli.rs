@@ -1,0 +1,163 @@
+//! `competitor-sync jobs ...` against a store left by a real service run.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_competitor-sync");
+const SECOND_OPPORTUNITY: &str = "0063t000012AbCeAAK";
+
+/// Runs `competitor-sync jobs <args>` on the store in `dir`, with no Gong or Salesforce
+/// settings at all: the jobs commands must not need them.
+fn jobs(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .arg("jobs")
+        .args(args)
+        .env_clear()
+        .env("COMPETITOR_SYNC__STORE__URL", store_url(dir))
+        .output()
+        .expect("binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A store holding one done job (the fixture call) and one dead one (a deleted Opportunity).
+async fn store_with_history() -> (tempfile::TempDir, String, String) {
+    let app = TestApp::spawn().await;
+    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
+        .await;
+    let mut other = fixture("gong_webhook.json")["callData"].clone();
+    other["metaData"]["id"] = json!("42");
+    other["context"][0]["objects"][1]["objectId"] = json!(SECOND_OPPORTUNITY);
+    app.mount_token().await;
+    let records = app.mount_records().await;
+    records.fail(SECOND_OPPORTUNITY, "ENTITY_IS_DELETED", 1);
+    let done = app
+        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
+        .await;
+    // The second call's Gong answer replaces the first's.
+    app.gong.reset().await;
+    app.mount_gong_call(&other).await;
+    let dead = app
+        .finished_job(
+            &app.accept(&json!({"isTest": false, "callData": other}))
+                .await,
+        )
+        .await;
+    (app.stop().await, done.id, dead.id)
+}
+
+#[tokio::test]
+async fn list_show_retry_and_purge() {
+    let (dir, done, dead) = store_with_history().await;
+
+    let (ok, out, err) = jobs(dir.path(), &["list"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("OUTCOME"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[1].starts_with(&dead) && lines[1].contains("dead"),
+        "newest first: {out}"
+    );
+    assert!(
+        lines[2].starts_with(&done) && lines[2].contains("done"),
+        "{out}"
+    );
+
+    let (ok, out, _) = jobs(dir.path(), &["list", "--status", "dead", "--json"]);
+    assert!(ok);
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed[0]["id"], dead.as_str());
+    assert!(listed[0]["outcome"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("ENTITY_IS_DELETED"));
+
+    let (ok, out, _) = jobs(dir.path(), &["list", "--call-id", CALL_ID]);
+    assert!(ok && out.contains(&done) && !out.contains(&dead), "{out}");
+
+    let (ok, out, _) = jobs(dir.path(), &["show", &dead]);
+    assert!(ok);
+    assert!(
+        out.contains(&format!(
+            "Opportunity {SECOND_OPPORTUNITY}  dead  ENTITY_IS_DELETED"
+        )),
+        "{out}"
+    );
+
+    let (ok, _, err) = jobs(dir.path(), &["show", "no-such-job"]);
+    assert!(!ok && err.contains("no job no-such-job"), "{err}");
+    let (ok, _, err) = jobs(dir.path(), &["retry", &done]);
+    assert!(
+        !ok && err.contains("only dead jobs can be retried"),
+        "{err}"
+    );
+
+    let (ok, out, err) = jobs(dir.path(), &["retry", &dead]);
+    assert!(ok && out.contains("queued again"), "{err}");
+    let (_, out, _) = jobs(dir.path(), &["list", "--status", "queued", "--json"]);
+    let queued: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(queued[0]["id"], dead.as_str());
+    assert_eq!(queued[0]["attempts"], 0);
+
+    let (ok, out, _) = jobs(dir.path(), &["purge", "--older-than", "1h"]);
+    assert!(ok && out.starts_with("deleted 0 "), "{out}");
+    let (ok, out, _) = jobs(dir.path(), &["purge", "--older-than", "0s"]);
+    assert!(
+        ok && out.starts_with("deleted 1 "),
+        "the done job goes, the queued one stays: {out}"
+    );
+    let (_, out, _) = jobs(dir.path(), &["list", "--json"]);
+    let left: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(left.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn show_prints_what_was_written() {
+    let (dir, done, _) = store_with_history().await;
+    let (ok, out, err) = jobs(dir.path(), &["show", &done]);
+    assert!(ok, "{err}");
+    // Ids and times vary from run to run; everything else is fixed.
+    let masked: Vec<String> = out
+        .lines()
+        .map(|line| match line.split_once(char::is_whitespace) {
+            Some(("job", _)) => "job         <id>".to_owned(),
+            Some(("created" | "updated", _)) => format!("{}  <time>", &line[..10]),
+            _ => line.to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        masked.join("\n"),
+        "job         <id>
+call        7782342274025937895
+status      done after 1 attempt(s)
+created     <time>
+updated     <time>
+outcome     wrote 1 field value(s) to 1 record(s)
+deliveries  1
+records
+  Opportunity 0063t000012AbCdAAK  done  wrote Main_Competitors__c
+written
+  Opportunity 0063t000012AbCdAAK.Main_Competitors__c: (not read) -> \"Clari, Chorus, Outreach\""
+    );
+}
+
+#[test]
+fn retry_needs_an_id_or_all_dead() {
+    let output = Command::new(BIN)
+        .args(["jobs", "retry"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--all-dead"));
+}
