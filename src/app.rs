@@ -218,7 +218,8 @@ async fn serve(
     Ok(())
 }
 
-fn http_client(timeout: Duration) -> Result<reqwest::Client, StartupError> {
+/// The HTTP client for one upstream: rustls, the given request timeout, a bounded connect.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, StartupError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10).min(timeout))

@@ -56,6 +56,19 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Check the configuration and the outside world before going live.
+    ///
+    /// One line per check: the configuration, webhook authentication, the store, the Gong
+    /// credentials (one cheap request), the Salesforce token, and each rule's field (exists,
+    /// updateable, its length). Exits 0 only when every check passes.
+    ///
+    /// Example:
+    ///   competitor-sync check --config /config/competitor-sync.toml
+    #[command(verbatim_doc_comment)]
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Inspect, replay and tidy the jobs in the store.
     ///
     /// Reads the store named by store.url (the service may be running); needs no Gong or
@@ -145,6 +158,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve(config.config),
         Command::Jobs { config, action } => jobs(config.config, action),
+        Command::Check { config } => check(config.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,6 +187,27 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .context("the HTTP server failed")
     })
+}
+
+fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            println!("✗ configuration: {error}");
+            anyhow::bail!("the configuration is not valid; no other check was run");
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let (report, passed) = runtime.block_on(cli::check::run(&settings));
+    print!("{report}");
+    for warning in &settings.warnings {
+        println!("! {warning}");
+    }
+    if passed {
+        Ok(())
+    } else {
+        anyhow::bail!("some checks failed")
+    }
 }
 
 fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {

@@ -1,3 +1,4 @@
 //! Subcommands other than `serve`, and how they print.
 
+pub mod check;
 pub mod jobs;

@@ -150,6 +150,21 @@ impl GongClient {
         Ok(batch)
     }
 
+    /// Proves the credentials and host with the cheapest authenticated request: calls of the
+    /// last minute (usually none: Gong then answers 404, which is fine).
+    pub async fn check_credentials(&self) -> Result<(), GongError> {
+        let now = time::OffsetDateTime::now_utc();
+        let format = &time::format_description::well_known::Rfc3339;
+        let from = (now - time::Duration::minutes(1))
+            .format(format)
+            .map_err(|e| GongError::Decode(e.to_string()))?;
+        let to = now
+            .format(format)
+            .map_err(|e| GongError::Decode(e.to_string()))?;
+        let body = json!({ "filter": { "fromDateTime": from, "toDateTime": to } });
+        self.post(&body).await.map(|_| ())
+    }
+
     /// One request; `None` when Gong answers 404 (no call matches the filter).
     async fn post(&self, body: &serde_json::Value) -> Result<Option<CallsPage>, GongError> {
         self.limiter.acquire().await;

@@ -175,6 +175,11 @@ impl SalesforceClient {
         })
     }
 
+    /// The org this service writes to, proving the OAuth flow works.
+    pub async fn instance_url(&self) -> Result<String, SalesforceError> {
+        Ok(self.tokens.token().await?.instance_url.clone())
+    }
+
     /// The daily-limit pause, shared with the readiness probe.
     pub fn limit_pause(&self) -> Arc<LimitPause> {
         Arc::clone(&self.pause)

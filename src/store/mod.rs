@@ -158,6 +158,13 @@ impl Store {
         Ok(())
     }
 
+    /// Proves the database accepts writes (permissions, disk, locks) without changing it.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;

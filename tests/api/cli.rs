@@ -161,3 +161,116 @@ fn retry_needs_an_id_or_all_dead() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--all-dead"));
 }
+
+/// `competitor-sync check` with a complete configuration against stand-ins: Gong answers
+/// `gong_status`, and the one rule writes `field`.
+async fn check(gong_status: u16, field: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gong = wiremock::MockServer::start().await;
+    let salesforce = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(GONG_PATH))
+        .respond_with(
+            wiremock::ResponseTemplate::new(gong_status).set_body_json(json!({"errors": ["x"]})),
+        )
+        .expect(1)
+        .mount(&gong)
+        .await;
+    let mut token = fixture("sf_token.json");
+    token["instance_url"] = json!(salesforce.uri());
+    wiremock::Mock::given(wiremock::matchers::path(TOKEN_PATH))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(token))
+        .mount(&salesforce)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path(DESCRIBE_PATH))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(fixture("sf_opportunity_describe.json")),
+        )
+        .mount(&salesforce)
+        .await;
+    let config = dir.path().join("check.toml");
+    std::fs::write(&config, format!("[[sync.rules]]\nfield = \"{field}\"\n")).expect("config");
+    let output = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&config)
+        .env_clear()
+        .env("COMPETITOR_SYNC__STORE__URL", store_url(dir.path()))
+        .env("COMPETITOR_SYNC__WEBHOOK__TOKEN", WEBHOOK_TOKEN)
+        .env("COMPETITOR_SYNC__GONG__BASE_URL", gong.uri())
+        .env("COMPETITOR_SYNC__GONG__ACCESS_KEY", GONG_KEY)
+        .env("COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET", GONG_SECRET)
+        .env("COMPETITOR_SYNC__SALESFORCE__LOGIN_URL", salesforce.uri())
+        .env("COMPETITOR_SYNC__SALESFORCE__CLIENT_ID", SF_CLIENT_ID)
+        .env(
+            "COMPETITOR_SYNC__SALESFORCE__CLIENT_SECRET",
+            SF_CLIENT_SECRET,
+        )
+        .output()
+        .expect("binary runs");
+    let requests = gong.received_requests().await.unwrap_or_default();
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON");
+    assert!(
+        body["filter"]["fromDateTime"].is_string(),
+        "a date-range request, no call ids: {body}"
+    );
+    assert!(requests[0].headers.contains_key("authorization"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    for secret in [GONG_SECRET, SF_CLIENT_SECRET, WEBHOOK_TOKEN] {
+        assert!(!stdout.contains(secret));
+    }
+    (output.status.success(), stdout)
+}
+
+#[tokio::test]
+async fn check_passes_when_everything_answers() {
+    let (ok, out) = check(404, "Main_Competitors__c").await;
+    assert!(ok, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines.iter().all(|l| l.starts_with('✓')), "{out}");
+    assert!(out.contains("✓ webhook authentication: token"), "{out}");
+    assert!(
+        out.contains(
+            "✓ field Opportunity.Main_Competitors__c: string, up to 255 characters, updateable"
+        ),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn check_names_what_fails_and_how_to_fix_it() {
+    let (ok, out) = check(401, "Main_Competitor__c").await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("✗ Gong credentials: Gong rejected the API credentials (401)"),
+        "{out}"
+    );
+    assert!(out.contains("us-NNNNN"), "{out}");
+    assert!(
+        out.contains("✗ field Opportunity.Main_Competitor__c: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("    fix: check the rule's field API name"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ Salesforce token: issued for http://127.0.0.1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_reports_an_invalid_configuration_first() {
+    let output = Command::new(BIN)
+        .arg("check")
+        .env_clear()
+        .env("COMPETITOR_SYNC__WEBHOOK__TOKEN", WEBHOOK_TOKEN)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("✗ configuration: "), "{stdout}");
+    assert!(stdout.contains("gong.access_key"), "{stdout}");
+}

@@ -1,0 +1,167 @@
+//! `competitor-sync check`: the configuration, then the outside world, one line per check.
+
+use std::fmt::Write;
+
+use competitor_sync::app::http_client;
+use competitor_sync::config::Settings;
+use competitor_sync::gong::GongClient;
+use competitor_sync::http::WebhookAuth;
+use competitor_sync::salesforce::SalesforceClient;
+use competitor_sync::store::Store;
+
+/// One check's verdict: what passed, or what failed and how to fix it.
+struct Verdict {
+    name: String,
+    outcome: Result<String, (String, &'static str)>,
+}
+
+impl Verdict {
+    fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            outcome: Ok(detail.into()),
+        }
+    }
+
+    fn fail(name: impl Into<String>, problem: impl ToString, fix: &'static str) -> Self {
+        Self {
+            name: name.into(),
+            outcome: Err((problem.to_string(), fix)),
+        }
+    }
+}
+
+/// Runs every check; returns the report and whether all passed.
+pub async fn run(settings: &Settings) -> (String, bool) {
+    let mut verdicts = vec![Verdict::pass("configuration", "loaded and valid")];
+    verdicts.push(webhook_authentication(settings));
+    let store = match Store::connect(&settings.store.url).await {
+        Ok(store) => {
+            verdicts.push(match store.check_writable().await {
+                Ok(()) => Verdict::pass("store", format!("{} is writable", settings.store.url)),
+                Err(e) => Verdict::fail(
+                    "store",
+                    e,
+                    "check the path's permissions and free disk space (store.url)",
+                ),
+            });
+            Some(store)
+        }
+        Err(e) => {
+            verdicts.push(Verdict::fail(
+                "store",
+                e,
+                "check store.url and that its directory can be created",
+            ));
+            None
+        }
+    };
+    verdicts.push(gong(settings).await);
+    if let Some(store) = &store {
+        verdicts.extend(salesforce(settings, store.clone()).await);
+        store.close().await;
+    }
+    let passed = verdicts.iter().all(|v| v.outcome.is_ok());
+    let mut report = String::new();
+    for verdict in &verdicts {
+        let _ = match &verdict.outcome {
+            Ok(detail) => writeln!(report, "✓ {}: {detail}", verdict.name),
+            Err((problem, fix)) => {
+                writeln!(report, "✗ {}: {problem}\n    fix: {fix}", verdict.name)
+            }
+        };
+    }
+    (report, passed)
+}
+
+fn webhook_authentication(settings: &Settings) -> Verdict {
+    let name = "webhook authentication";
+    if let Err(e) = WebhookAuth::from_settings(&settings.webhook) {
+        return Verdict::fail(
+            name,
+            e,
+            "paste the key as Gong shows it, or a whsec_ secret",
+        );
+    }
+    let webhook = &settings.webhook;
+    let mut methods = Vec::new();
+    if webhook.token.is_some() {
+        methods.push("token".to_owned());
+    }
+    if !webhook.gong_public_key.is_empty() {
+        methods.push(format!(
+            "Gong signed JWT ({} key(s))",
+            webhook.gong_public_key.len()
+        ));
+    }
+    if !webhook.hmac_secret.is_empty() {
+        methods.push(format!(
+            "Standard Webhooks ({} secret(s))",
+            webhook.hmac_secret.len()
+        ));
+    }
+    if methods.is_empty() {
+        return Verdict::fail(
+            name,
+            "none: webhook.allow_unauthenticated lets anyone enqueue work",
+            "set COMPETITOR_SYNC__WEBHOOK__TOKEN or a signing method before exposing the URL",
+        );
+    }
+    Verdict::pass(name, methods.join(", "))
+}
+
+async fn gong(settings: &Settings) -> Verdict {
+    let name = "Gong credentials";
+    let http = match http_client(settings.gong.request_timeout) {
+        Ok(http) => http,
+        Err(e) => return Verdict::fail(name, e, "this machine's TLS setup"),
+    };
+    match GongClient::new(&settings.gong, http).check_credentials().await {
+        Ok(()) => Verdict::pass(name, format!("accepted by {}", settings.gong.base_url)),
+        Err(e) => Verdict::fail(
+            name,
+            e,
+            "check gong.access_key, gong.access_key_secret and gong.base_url (Company settings -> API in Gong)",
+        ),
+    }
+}
+
+/// The token, then each rule's field: exists, updateable, and how long a value may be.
+async fn salesforce(settings: &Settings, store: Store) -> Vec<Verdict> {
+    let name = "Salesforce token";
+    let http = match http_client(settings.salesforce.request_timeout) {
+        Ok(http) => http,
+        Err(e) => return vec![Verdict::fail(name, e, "this machine's TLS setup")],
+    };
+    let client = match SalesforceClient::new(&settings.salesforce, http, store) {
+        Ok(client) => client,
+        Err(e) => return vec![Verdict::fail(name, e, "fix the key named above")],
+    };
+    let instance = match client.instance_url().await {
+        Ok(instance) => instance,
+        Err(e) => {
+            return vec![Verdict::fail(
+                name,
+                e,
+                "check salesforce.login_url (client credentials need the My Domain host) and the flow's credentials",
+            )]
+        }
+    };
+    let mut verdicts = vec![Verdict::pass(name, format!("issued for {instance}"))];
+    for rule in settings.sync.effective_rules() {
+        let field = format!("field {}.{}", rule.object, rule.field);
+        verdicts.push(match client.writable_field(&rule.object, &rule.field).await {
+            Ok(described) if described.length > 0 => Verdict::pass(
+                field,
+                format!("{}, up to {} characters, updateable", described.field_type, described.length),
+            ),
+            Ok(described) => Verdict::pass(field, format!("{}, updateable", described.field_type)),
+            Err(e) => Verdict::fail(
+                field,
+                e,
+                "check the rule's field API name, and the integration user's field-level security",
+            ),
+        });
+    }
+    verdicts
+}
