@@ -305,16 +305,13 @@ impl TestApp {
         records
     }
 
-    pub async fn mount_patch_ok(&self) {
-        self.mount_records().await;
-    }
-
-    /// Gong, token and PATCH all answering as for the fixture call.
-    pub async fn mount_happy_path(&self) {
+    /// Gong answering with the fixture call, and a Salesforce that accepts every write;
+    /// returns the Salesforce stand-in (to seed values or script failures).
+    pub async fn mount_happy_path(&self) -> SalesforceRecords {
         self.mount_gong_call(&fixture("gong_webhook.json")["callData"])
             .await;
         self.mount_token().await;
-        self.mount_patch_ok().await;
+        self.mount_records().await
     }
 
     pub async fn requests_to(

@@ -48,7 +48,7 @@ async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() 
         2,
     )
     .await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -65,10 +65,7 @@ async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() 
 #[tokio::test]
 async fn a_locked_row_is_retried() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
-    app.mount_token().await;
-    let records = app.mount_records().await;
+    let records = app.mount_happy_path().await;
     records.fail(OPPORTUNITY, "UNABLE_TO_LOCK_ROW", 1);
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
@@ -289,7 +286,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
         .await;
     app.mount_token().await;
     patch_fails(&app, 403, fixture("sf_error_403_limit.json"), 1).await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
 
     let ready = eventually("the pause to show in /readyz", || async {
@@ -338,7 +335,7 @@ async fn values_longer_than_the_field_lose_whole_names() {
     // Mounted first, so it wins over the full-length describe mounted with the token.
     app.mount_describe(describe).await;
     app.mount_token().await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;

@@ -126,7 +126,7 @@ async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
         )
         .mount(&app.salesforce)
         .await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
 
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
@@ -166,7 +166,7 @@ async fn an_expired_session_gets_one_new_token_and_one_retry() {
         )
         .mount(&app.salesforce)
         .await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -203,7 +203,7 @@ async fn workers_that_see_the_same_expired_token_renew_it_once() {
         )
         .mount(&app.salesforce)
         .await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let mut jobs = Vec::new();
     for _ in 0..8 {
         jobs.push(app.accept(&fixture("gong_webhook.json")).await);

@@ -167,7 +167,7 @@ async fn a_call_without_the_tracker_writes_nothing() {
         .retain(|t| t["name"] != "Competitors");
     app.mount_gong_call(&call).await;
     app.mount_token().await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -187,7 +187,7 @@ async fn trackers_come_from_gong_not_from_the_webhook() {
     call["content"]["trackers"][0]["phrases"] = json!([{"phrase": "Salesloft", "count": 1}]);
     app.mount_gong_call(&call).await;
     app.mount_token().await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -212,7 +212,7 @@ async fn tracker_names_and_phrases_are_matched_case_insensitively_and_deduplicat
     ]);
     app.mount_gong_call(&call).await;
     app.mount_token().await;
-    app.mount_patch_ok().await;
+    app.mount_records().await;
     let job = app
         .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
         .await;
@@ -259,10 +259,7 @@ async fn merge_mode_keeps_existing_names_and_adds_new_ones() {
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
-    app.mount_token().await;
-    let records = app.mount_records().await;
+    let records = app.mount_happy_path().await;
     records
         .values
         .lock()
@@ -301,10 +298,7 @@ async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
-    app.mount_token().await;
-    let records = app.mount_records().await;
+    let records = app.mount_happy_path().await;
     records
         .values
         .lock()
