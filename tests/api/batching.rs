@@ -155,7 +155,7 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
     let records = app.mount_records().await;
     *records.limit_info.lock().expect("lock") = Some("api-usage=95000/100000".into());
 
-    let first = app.finished_job(&app.accept(&webhooks[0]).await).await;
+    let first = app.process(&webhooks[0]).await;
     assert_eq!(
         first.status,
         JobStatus::Done,

@@ -37,9 +37,7 @@ async fn store_with_history() -> (tempfile::TempDir, String, String) {
     app.mount_token().await;
     let records = app.mount_records().await;
     records.fail(SECOND_OPPORTUNITY, "ENTITY_IS_DELETED", 1);
-    let done = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let done = app.process(&fixture("gong_webhook.json")).await;
     // The second call's Gong answer replaces the first's.
     app.gong.reset().await;
     app.mount_gong_call(&other).await;

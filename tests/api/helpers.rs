@@ -202,6 +202,11 @@ impl TestApp {
         accepted["job_id"].as_str().expect("job_id").to_owned()
     }
 
+    /// Posts a webhook that must be accepted and waits until its job has ended.
+    pub async fn process(&self, body: &Value) -> Job {
+        self.finished_job(&self.accept(body).await).await
+    }
+
     /// Polls the store until the job has ended (done, skipped or dead).
     pub async fn finished_job(&self, job_id: &str) -> Job {
         self.job_where(job_id, "to finish", |job| {
@@ -308,8 +313,13 @@ impl TestApp {
     /// Gong answering with the fixture call, and a Salesforce that accepts every write;
     /// returns the Salesforce stand-in (to seed values or script failures).
     pub async fn mount_happy_path(&self) -> SalesforceRecords {
-        self.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-            .await;
+        self.mount_happy_path_for(&fixture("gong_webhook.json")["callData"])
+            .await
+    }
+
+    /// As [`TestApp::mount_happy_path`], with Gong answering `call`.
+    pub async fn mount_happy_path_for(&self, call: &Value) -> SalesforceRecords {
+        self.mount_gong_call(call).await;
         self.mount_token().await;
         self.mount_records().await
     }

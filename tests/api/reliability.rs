@@ -49,9 +49,7 @@ async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() 
     )
     .await;
     app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Done, 3), "{job:?}");
     assert_eq!(app.patches().await.len(), 3);
     assert_eq!(
@@ -67,9 +65,7 @@ async fn a_locked_row_is_retried() {
     let app = TestApp::spawn().await;
     let records = app.mount_happy_path().await;
     records.fail(OPPORTUNITY, "UNABLE_TO_LOCK_ROW", 1);
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Done, 2), "{job:?}");
     assert_eq!(app.patches().await.len(), 2);
     app.stop().await;
@@ -130,9 +126,7 @@ async fn a_job_that_runs_out_of_attempts_ends_dead_with_the_last_error() {
         100,
     )
     .await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Dead, 3), "{job:?}");
     assert_eq!(app.patches().await.len(), 3);
     let outcome = job.outcome.unwrap_or_default();
@@ -149,14 +143,10 @@ async fn a_deleted_opportunity_does_not_block_the_others_and_can_be_replayed() {
         .await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["context"] = two_opportunities()["callData"]["context"].clone();
-    app.mount_gong_call(&call).await;
-    app.mount_token().await;
-    let records = app.mount_records().await;
+    let records = app.mount_happy_path_for(&call).await;
     records.fail(OPPORTUNITY, "ENTITY_IS_DELETED", 1);
 
-    let job = app
-        .finished_job(&app.accept(&two_opportunities()).await)
-        .await;
+    let job = app.process(&two_opportunities()).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Dead, 1), "{job:?}");
     let outcome = job.outcome.clone().unwrap_or_default();
     assert!(outcome.contains("1 of 2 records"), "{outcome}");
@@ -336,9 +326,7 @@ async fn values_longer_than_the_field_lose_whole_names() {
     app.mount_describe(describe).await;
     app.mount_token().await;
     app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!(
         app.patches().await[0].1,
@@ -367,9 +355,7 @@ async fn a_field_missing_from_the_describe_fails_the_job_with_a_configuration_hi
         .spawn()
         .await;
     app.mount_happy_path().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Dead, 1));
     let outcome = job.outcome.unwrap_or_default();
     assert!(

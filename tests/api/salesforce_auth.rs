@@ -27,9 +27,7 @@ async fn mount_token_once(app: &TestApp, body: Value) {
 async fn client_credentials_posts_the_client_id_and_secret() {
     let app = TestApp::spawn().await;
     app.mount_happy_path().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
     let tokens = token_requests(&app).await;
     assert_eq!(tokens.len(), 1);
@@ -54,9 +52,7 @@ async fn jwt_bearer_sends_a_signed_assertion_salesforce_can_verify() {
         .spawn()
         .await;
     app.mount_happy_path().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
 
     let tokens = token_requests(&app).await;
@@ -96,8 +92,7 @@ async fn jwt_bearer_uses_the_configured_audience_for_sandboxes() {
         .spawn()
         .await;
     app.mount_happy_path().await;
-    app.finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    app.process(&fixture("gong_webhook.json")).await;
     let form = form(&token_requests(&app).await[0]);
     let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&form["assertion"])
         .expect("assertion decodes")
@@ -128,9 +123,7 @@ async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
         .await;
     app.mount_records().await;
 
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     let tokens = token_requests(&app).await;
     assert_eq!(tokens.len(), 2);
@@ -167,9 +160,7 @@ async fn an_expired_session_gets_one_new_token_and_one_retry() {
         .mount(&app.salesforce)
         .await;
     app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     assert_eq!(job.attempts, 1, "the renewal happens inside the attempt");
     assert_eq!(token_requests(&app).await.len(), 2);
@@ -268,9 +259,7 @@ async fn a_token_rejected_twice_is_an_auth_failure_not_a_loop() {
         )
         .mount(&app.salesforce)
         .await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Dead);
     assert!(job
         .outcome

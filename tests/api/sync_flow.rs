@@ -91,7 +91,7 @@ async fn account_only_context_is_skipped_without_any_upstream_request() {
             .expect("objects")
             .retain(|o| o["objectType"] == "Account");
     });
-    let job = app.finished_job(&app.accept(&body).await).await;
+    let job = app.process(&body).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert!(
         job.outcome
@@ -120,7 +120,7 @@ async fn without_webhook_context_the_context_from_gong_is_used() {
     let body = webhook_with(|call| {
         call["context"] = json!([]);
     });
-    let job = app.finished_job(&app.accept(&body).await).await;
+    let job = app.process(&body).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     let patches = app.patches().await;
     assert_eq!(
@@ -143,7 +143,7 @@ async fn a_call_linked_to_nothing_anywhere_is_skipped_after_asking_gong() {
     let body = webhook_with(|call| {
         call.as_object_mut().expect("object").remove("context");
     });
-    let job = app.finished_job(&app.accept(&body).await).await;
+    let job = app.process(&body).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert!(
         job.outcome
@@ -165,12 +165,8 @@ async fn a_call_without_the_tracker_writes_nothing() {
         .as_array_mut()
         .expect("trackers")
         .retain(|t| t["name"] != "Competitors");
-    app.mount_gong_call(&call).await;
-    app.mount_token().await;
-    app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    app.mount_happy_path_for(&call).await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert_eq!(
         job.outcome.as_deref(),
@@ -185,12 +181,8 @@ async fn trackers_come_from_gong_not_from_the_webhook() {
     let app = TestApp::spawn().await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["content"]["trackers"][0]["phrases"] = json!([{"phrase": "Salesloft", "count": 1}]);
-    app.mount_gong_call(&call).await;
-    app.mount_token().await;
-    app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    app.mount_happy_path_for(&call).await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!(
         app.patches().await[0].1,
@@ -210,12 +202,8 @@ async fn tracker_names_and_phrases_are_matched_case_insensitively_and_deduplicat
         {"name": "COMPETITORS", "type": "KEYWORD", "phrases": [{"phrase": "Chorus"}, {"phrase": "Gong"}]},
         {"name": "Competitors", "type": "SMART"}
     ]);
-    app.mount_gong_call(&call).await;
-    app.mount_token().await;
-    app.mount_records().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    app.mount_happy_path_for(&call).await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!(
         app.patches().await[0].1,
@@ -304,9 +292,7 @@ async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
         .lock()
         .expect("lock")
         .insert(OPPORTUNITY.into(), "Outreach, Chorus, Clari".into());
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert!(
         job.outcome
@@ -329,9 +315,7 @@ async fn several_rules_write_several_fields_in_one_patch() {
         .spawn()
         .await;
     app.mount_happy_path().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!(
         app.patches().await,
@@ -349,7 +333,7 @@ async fn a_test_webhook_is_recorded_but_never_written() {
     app.mount_happy_path().await;
     let mut body = fixture("gong_webhook.json");
     body["isTest"] = json!(true);
-    let job = app.finished_job(&app.accept(&body).await).await;
+    let job = app.process(&body).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert!(job.is_test);
     assert!(job
@@ -377,9 +361,7 @@ async fn a_gong_outage_is_retried_until_it_succeeds() {
         .mount(&app.gong)
         .await;
     app.mount_happy_path().await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     assert_eq!(job.attempts, 3);
     assert_eq!(app.gong_requests().await.len(), 3);
@@ -395,9 +377,7 @@ async fn a_call_gong_does_not_know_fails_without_retrying() {
         .respond_with(ResponseTemplate::new(404).set_body_json(fixture("gong_error_404.json")))
         .mount(&app.gong)
         .await;
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Dead);
     assert_eq!(job.attempts, 1);
     assert_eq!(
@@ -417,9 +397,7 @@ async fn a_wrong_field_name_fails_the_job_with_salesforces_reason() {
     // Inside a 200 collection answer, as Salesforce reports per-record errors.
     let records = app.mount_records().await;
     records.fail(OPPORTUNITY, "INVALID_FIELD", 1);
-    let job = app
-        .finished_job(&app.accept(&fixture("gong_webhook.json")).await)
-        .await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Dead);
     assert_eq!(job.attempts, 1);
     assert!(
