@@ -265,21 +265,6 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Records one record's outcome, and the field values written to it.
-    pub async fn resolve_target(
-        &self,
-        job: &Job,
-        target: &Target,
-        writes: &[FieldWrite],
-    ) -> Result<(), StoreError> {
-        self.resolve_targets(&[Resolution {
-            job,
-            target: target.clone(),
-            writes: writes.to_vec(),
-        }])
-        .await
-    }
-
     /// Records the outcome of records, and the field values written to them, in one
     /// transaction, as soon as the CRM confirmed them. A retried job skips records already
     /// resolved.
@@ -354,51 +339,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Ends a claimed job. Returns false when the lease was lost (another worker took the job
-    /// over after this one stalled past its lease); the other worker's result then stands.
-    pub async fn finish(&self, job: &Job, finish: Finish) -> Result<bool, StoreError> {
-        self.end_one(job, JobEnd::Finish(finish)).await
-    }
-
-    /// Puts a claimed job back in the queue after a failed attempt, due again after `delay`.
-    pub async fn retry_later(
-        &self,
-        job: &Job,
-        error: &str,
-        delay: Duration,
-    ) -> Result<bool, StoreError> {
-        let reason = error.to_owned();
-        let end = JobEnd::Requeue {
-            reason,
-            delay,
-            refund: 0,
-        };
-        self.end_one(job, end).await
-    }
-
-    /// Puts a job back in the queue without counting an attempt, due after `delay`: the
-    /// attempt never reached the upstream that is unavailable (Salesforce paused, Gong's rate
-    /// limit).
-    pub async fn defer(
-        &self,
-        job: &Job,
-        reason: &str,
-        delay: Duration,
-    ) -> Result<bool, StoreError> {
-        let reason = reason.to_owned();
-        let end = JobEnd::Requeue {
-            reason,
-            delay,
-            refund: 1,
-        };
-        self.end_one(job, end).await
-    }
-
-    async fn end_one(&self, job: &Job, end: JobEnd) -> Result<bool, StoreError> {
-        let held = self.end_jobs(&[(job, end)]).await?;
-        Ok(held.first().copied().unwrap_or(false))
     }
 
     /// Records how each claimed job leaves its attempt, all in one transaction. Returns, per
@@ -705,6 +645,44 @@ fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One-job forms of the batch methods, for these tests.
+    impl Store {
+        async fn finish(&self, job: &Job, finish: Finish) -> Result<bool, StoreError> {
+            Ok(self.end_jobs(&[(job, JobEnd::Finish(finish))]).await?[0])
+        }
+
+        async fn retry_later(
+            &self,
+            job: &Job,
+            reason: &str,
+            delay: Duration,
+        ) -> Result<bool, StoreError> {
+            let reason = reason.to_owned();
+            let end = JobEnd::Requeue {
+                reason,
+                delay,
+                refund: 0,
+            };
+            Ok(self.end_jobs(&[(job, end)]).await?[0])
+        }
+
+        async fn resolve_target(
+            &self,
+            job: &Job,
+            target: &Target,
+            writes: &[FieldWrite],
+        ) -> Result<(), StoreError> {
+            let writes = writes.to_vec();
+            let target = target.clone();
+            self.resolve_targets(&[Resolution {
+                job,
+                target,
+                writes,
+            }])
+            .await
+        }
+    }
 
     async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
