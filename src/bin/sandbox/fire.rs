@@ -1,0 +1,119 @@
+//! `competitor-sync-sandbox fire`: sends the seeded calls' webhooks to the service, as Gong
+//! would after processing each call, signed with a Standard Webhooks secret.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use competitor_sync::http::auth::standard_webhooks::{
+    HmacSecret, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::seed;
+
+pub struct Delivery {
+    /// The service's webhook URL.
+    pub service: String,
+    /// `whsec_...`, as the service's `webhook.hmac_secret`.
+    pub secret: String,
+    /// Only these calls; every seeded call when empty.
+    pub calls: Vec<String>,
+    /// Flag the webhooks `isTest: true`, as Gong's "Test now" does.
+    pub test: bool,
+}
+
+pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
+    let secret = HmacSecret::parse(&delivery.secret)
+        .map_err(|problem| anyhow::anyhow!("--secret {problem}"))?;
+    let service = reqwest::Url::parse(&delivery.service)
+        .with_context(|| format!("--service `{}` is not a URL", delivery.service))?;
+    // Shown in messages without its query string, which may carry a key.
+    let shown = format!(
+        "{}://{}{}",
+        service.scheme(),
+        service.host_str().unwrap_or_default(),
+        service.port().map_or_else(
+            || service.path().to_owned(),
+            |p| format!(":{p}{}", service.path())
+        )
+    );
+    let calls = seed::calls(OffsetDateTime::now_utc());
+    let selected: Vec<&Value> = calls
+        .iter()
+        .filter(|call| {
+            delivery.calls.is_empty()
+                || delivery
+                    .calls
+                    .iter()
+                    .any(|id| call["metaData"]["id"] == id.as_str())
+        })
+        .collect();
+    if selected.len() < delivery.calls.len() {
+        let known: Vec<&str> = calls
+            .iter()
+            .filter_map(|call| call["metaData"]["id"].as_str())
+            .collect();
+        bail!(
+            "--call names a call the sandbox does not have; its calls are {}",
+            known.join(", ")
+        );
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .context("cannot set up an HTTP client")?;
+    let mut refused = 0;
+    for call in &selected {
+        let body = serde_json::to_vec(&json!({
+            "isTest": delivery.test,
+            "callData": seed::webhook_call_data(call),
+        }))?;
+        let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = STANDARD.encode(secret.sign(&id, &timestamp, &body));
+        let response = http
+            .post(service.clone())
+            .header("content-type", "application/json")
+            .header(ID_HEADER, &id)
+            .header(TIMESTAMP_HEADER, &timestamp)
+            .header(SIGNATURE_HEADER, format!("v1,{signature}"))
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the service at {shown}: is it running?"))?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let outcome = if status.is_success() {
+            format!(
+                "{} (job {})",
+                answer["delivery"].as_str().unwrap_or("accepted"),
+                answer["job_id"].as_str().unwrap_or("?")
+            )
+        } else {
+            refused += 1;
+            answer["message"]
+                .as_str()
+                .map_or_else(|| "refused".to_owned(), str::to_owned)
+        };
+        println!(
+            "{} {:<21} {:<40} {outcome}",
+            status.as_u16(),
+            call["metaData"]["id"].as_str().unwrap_or_default(),
+            call["metaData"]["title"].as_str().unwrap_or_default(),
+        );
+    }
+    if refused > 0 {
+        bail!(
+            "the service at {shown} refused {refused} of {} webhooks (is --secret the service's webhook.hmac_secret?)",
+            selected.len()
+        );
+    }
+    println!(
+        "{} webhooks accepted by {shown}; the Opportunities change within seconds.",
+        selected.len()
+    );
+    Ok(())
+}

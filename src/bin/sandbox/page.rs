@@ -1,0 +1,205 @@
+//! What a person (or a script) looks at: a read-only page listing the Opportunities and
+//! their Main Competitors beside the seeded calls, the same list as JSON and as text, and a
+//! health probe.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::salesforce::org::Record;
+use crate::salesforce::SalesforceApi;
+use crate::seed::MAIN_COMPETITORS;
+
+#[derive(Clone)]
+pub struct Pages {
+    pub salesforce: Arc<SalesforceApi>,
+    pub calls: Arc<Vec<Value>>,
+}
+
+pub fn router(pages: Pages) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/sandbox/opportunities", get(opportunities_json))
+        .route("/sandbox/opportunities.txt", get(opportunities_text))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(pages)
+}
+
+fn summary(record: &Record) -> Value {
+    json!({
+        "id": record.id(),
+        "name": record.text("Name"),
+        "stage": record.text("StageName"),
+        "main_competitors": record.text(MAIN_COMPETITORS),
+        "last_modified": record.text("LastModifiedDate"),
+        "api_writes": record.writes,
+    })
+}
+
+async fn opportunities_json(State(pages): State<Pages>) -> Json<Value> {
+    let org = pages.salesforce.org();
+    let list: Vec<Value> = org.records().iter().map(summary).collect();
+    Json(json!({ "opportunities": list }))
+}
+
+/// One line per Opportunity: id, Main Competitors, name, tab-separated (for shell scripts).
+async fn opportunities_text(State(pages): State<Pages>) -> Response {
+    let org = pages.salesforce.org();
+    let mut text = String::new();
+    for record in org.records() {
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{}",
+            record.id(),
+            record.text(MAIN_COMPETITORS).unwrap_or_default(),
+            record.text("Name").unwrap_or_default()
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+async fn index(State(pages): State<Pages>) -> Html<String> {
+    let mut rows = String::new();
+    {
+        let org = pages.salesforce.org();
+        for record in org.records() {
+            let written = if record.writes > 0 {
+                format!(r#"<span class="written">written {}×</span>"#, record.writes)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                rows,
+                "<tr{}><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"competitors\">{}</td><td>{} {written}</td></tr>",
+                if record.writes > 0 { r#" class="changed""# } else { "" },
+                escape(record.text("Name").unwrap_or_default()),
+                escape(record.id()),
+                escape(record.text("StageName").unwrap_or_default()),
+                record
+                    .text(MAIN_COMPETITORS)
+                    .map_or_else(|| "<em>empty</em>".to_owned(), escape),
+                escape(record.text("LastModifiedDate").unwrap_or_default()),
+            );
+        }
+    }
+    let mut calls = String::new();
+    for call in pages.calls.iter().rev() {
+        let opportunities: Vec<String> = call["context"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|system| system["objects"].as_array())
+            .flatten()
+            .filter(|object| object["objectType"] == "Opportunity")
+            .map(|object| {
+                let name = object["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|field| field["name"] == "Name")
+                    .and_then(|field| field["value"].as_str())
+                    .unwrap_or_default();
+                escape(name)
+            })
+            .collect();
+        let heard: Vec<String> = call["content"]["trackers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|tracker| tracker["name"] == "Competitors")
+            .filter_map(|tracker| tracker["phrases"].as_array())
+            .flatten()
+            .filter_map(|phrase| phrase["phrase"].as_str())
+            .map(escape)
+            .collect();
+        let _ = write!(
+            calls,
+            "<tr><td>{}</td><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(call["metaData"]["started"].as_str().unwrap_or_default()),
+            escape(call["metaData"]["title"].as_str().unwrap_or_default()),
+            escape(call["metaData"]["id"].as_str().unwrap_or_default()),
+            if opportunities.is_empty() {
+                "<em>none</em>".to_owned()
+            } else {
+                opportunities.join("<br>")
+            },
+            if heard.is_empty() {
+                "<em>none</em>".to_owned()
+            } else {
+                heard.join(", ")
+            },
+        );
+    }
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="2">
+<title>Sandbox: Opportunities and their Main Competitors</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }}
+table {{ border-collapse: collapse; margin-bottom: 2rem; }}
+th, td {{ text-align: left; padding: .4rem .8rem; border-bottom: 1px solid #ddd; vertical-align: top; }}
+th {{ background: #f4f4f6; }}
+tr.changed td {{ background: #eefbea; }}
+td.competitors {{ font-weight: 600; }}
+.written {{ color: #2a7a1a; font-size: .85em; }}
+code {{ font-size: .85em; color: #555; }}
+p {{ max-width: 60rem; }}
+</style>
+</head>
+<body>
+<h1>Salesforce (sandbox): Opportunities</h1>
+<p>competitor-sync writes the competitors Gong heard on each call into the linked
+Opportunities' <code>Main_Competitors__c</code>. Fire the seeded calls' webhooks with
+<code>competitor-sync-sandbox fire</code> and watch this page (it refreshes every 2 seconds).
+Rows written through the API are green.</p>
+<table>
+<tr><th>Opportunity</th><th>Id</th><th>Stage</th><th>Main Competitors</th><th>Last modified (UTC)</th></tr>
+{rows}
+</table>
+<h2>Gong (sandbox): calls</h2>
+<p>What the webhooks announce. A call with no Opportunity, or whose Competitors tracker
+heard nothing, leaves Salesforce alone.</p>
+<table>
+<tr><th>Started (UTC)</th><th>Call</th><th>Linked Opportunities</th><th>Competitors heard</th></tr>
+{calls}
+</table>
+</body>
+</html>
+"#
+    ))
+}
+
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markup_in_values_is_escaped() {
+        assert_eq!(
+            super::escape(r#"<b>"Clari" & 'Gong'</b>"#),
+            "&lt;b&gt;&quot;Clari&quot; &amp; &#39;Gong&#39;&lt;/b&gt;"
+        );
+    }
+}

@@ -1,0 +1,503 @@
+//! The seeded world: sales calls as Gong's `/v2/calls/extensive` returns them with Extended
+//! context, parties and trackers, and the Salesforce Opportunities they link to.
+//!
+//! The mix covers what the service has to tell apart: a call linked to one Opportunity, one
+//! linked to two, one whose Competitors tracker heard nothing, an internal call with no CRM
+//! context, a call linked to an Account only, and an Opportunity no call mentions. Each
+//! Opportunity is linked from at most one call that heard competitors, so the values after a
+//! demo run do not depend on the order the service processes the calls in.
+
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// The Salesforce field the service's default rule writes.
+pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
+const WORKSPACE_ID: &str = "623457276584334";
+const REP_USER_ID: &str = "234599484848423";
+
+pub struct SeedOpportunity {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub stage: &'static str,
+    pub amount: u32,
+    /// Close date, in days from today.
+    pub closes_in_days: i64,
+    /// The value before the service writes anything: typed by a rep, or empty.
+    pub main_competitors: Option<&'static str>,
+}
+
+pub const OPPORTUNITIES: &[SeedOpportunity] = &[
+    SeedOpportunity {
+        id: "0065g0000AcmRnwAAA",
+        name: "Acme Corp - Renewal 2027",
+        stage: "Negotiation/Review",
+        amount: 184_000,
+        closes_in_days: 24,
+        main_competitors: None,
+    },
+    SeedOpportunity {
+        id: "0065g0000GlbxNBAAA",
+        name: "Globex - New Business",
+        stage: "Qualification",
+        amount: 96_500,
+        closes_in_days: 61,
+        main_competitors: Some("Outreach"),
+    },
+    SeedOpportunity {
+        id: "0065g0000InitPXAAA",
+        name: "Initech - Platform Expansion",
+        stage: "Proposal/Price Quote",
+        amount: 240_000,
+        closes_in_days: 38,
+        main_competitors: None,
+    },
+    SeedOpportunity {
+        id: "0065g0000InitEMAAA",
+        name: "Initech - EMEA Rollout",
+        stage: "Needs Analysis",
+        amount: 120_000,
+        closes_in_days: 90,
+        main_competitors: None,
+    },
+    SeedOpportunity {
+        id: "0065g0000UmbPltAAA",
+        name: "Umbrella - Security Pilot",
+        stage: "Value Proposition",
+        amount: 45_000,
+        closes_in_days: 30,
+        main_competitors: Some("Chorus"),
+    },
+    SeedOpportunity {
+        id: "0065g0000HooEntAAA",
+        name: "Hooli - Enterprise Agreement",
+        stage: "Negotiation/Review",
+        amount: 410_000,
+        closes_in_days: 14,
+        main_competitors: None,
+    },
+    SeedOpportunity {
+        id: "0065g0000VanImpAAA",
+        name: "Vandelay Industries - Import/Export Suite",
+        stage: "Perception Analysis",
+        amount: 72_000,
+        closes_in_days: 45,
+        main_competitors: None,
+    },
+    SeedOpportunity {
+        id: "0065g0000SoyUpsAAA",
+        name: "Soylent - Q3 Upsell",
+        stage: "Closed Won",
+        amount: 38_000,
+        closes_in_days: -20,
+        main_competitors: Some("Clari"),
+    },
+];
+
+struct Person {
+    name: &'static str,
+    email: &'static str,
+    title: &'static str,
+}
+
+struct SeedCall {
+    id: &'static str,
+    title: &'static str,
+    days_ago: i64,
+    /// Start time of day, UTC, in minutes after midnight.
+    starts_at_minute: i64,
+    duration_secs: u32,
+    external: bool,
+    rep: Person,
+    buyer: Option<Person>,
+    account: Option<(&'static str, &'static str)>,
+    opportunities: &'static [&'static str],
+    /// The Competitors tracker's phrases and how often each was heard.
+    competitors: &'static [(&'static str, u32)],
+}
+
+const RILEY: Person = Person {
+    name: "Riley Rep",
+    email: "riley.rep@example.com",
+    title: "Account Executive",
+};
+const MORGAN: Person = Person {
+    name: "Morgan Closer",
+    email: "morgan.closer@example.com",
+    title: "Enterprise Account Executive",
+};
+
+const CALLS: &[SeedCall] = &[
+    SeedCall {
+        id: "7782342274025937969",
+        title: "Vandelay Industries | Product demo",
+        days_ago: 27,
+        starts_at_minute: 15 * 60,
+        duration_secs: 3120,
+        external: true,
+        rep: RILEY,
+        buyer: Some(Person {
+            name: "Art Vandelay",
+            email: "art@vandelay.example",
+            title: "Head of Imports",
+        }),
+        account: Some(("0015g0000VandelAAA", "Vandelay Industries")),
+        opportunities: &["0065g0000VanImpAAA"],
+        competitors: &[("Outreach", 4), ("Salesloft", 2), ("Clari", 1)],
+    },
+    SeedCall {
+        id: "7782342274025937952",
+        title: "Hooli | Contract negotiation",
+        days_ago: 23,
+        starts_at_minute: 17 * 60 + 30,
+        duration_secs: 2580,
+        external: true,
+        rep: MORGAN,
+        buyer: Some(Person {
+            name: "Gavin Belson",
+            email: "gavin@hooli.example",
+            title: "CEO",
+        }),
+        account: Some(("0015g0000HooliXAAA", "Hooli")),
+        opportunities: &["0065g0000HooEntAAA"],
+        competitors: &[("Chorus", 3), ("Wingman", 1)],
+    },
+    SeedCall {
+        id: "7782342274025937948",
+        title: "Stark Industries | Intro call",
+        days_ago: 18,
+        starts_at_minute: 14 * 60,
+        duration_secs: 1260,
+        external: true,
+        rep: RILEY,
+        buyer: Some(Person {
+            name: "Pepper Potts",
+            email: "pepper@stark.example",
+            title: "COO",
+        }),
+        // Early in the cycle: linked to the Account, no Opportunity yet.
+        account: Some(("0015g0000StarkIAAA", "Stark Industries")),
+        opportunities: &[],
+        competitors: &[("Avoma", 2)],
+    },
+    SeedCall {
+        id: "7782342274025937934",
+        title: "Weekly pipeline review",
+        days_ago: 14,
+        starts_at_minute: 9 * 60,
+        duration_secs: 1800,
+        external: false,
+        rep: MORGAN,
+        buyer: None,
+        // Internal: no CRM context at all, though competitors come up.
+        account: None,
+        opportunities: &[],
+        competitors: &[("Clari", 2)],
+    },
+    SeedCall {
+        id: "7782342274025937927",
+        title: "Umbrella | Security review",
+        days_ago: 12,
+        starts_at_minute: 16 * 60 + 15,
+        duration_secs: 2940,
+        external: true,
+        rep: MORGAN,
+        buyer: Some(Person {
+            name: "Alice Abernathy",
+            email: "alice@umbrella.example",
+            title: "CISO",
+        }),
+        account: Some(("0015g0000UmbrelAAA", "Umbrella Corporation")),
+        opportunities: &["0065g0000UmbPltAAA"],
+        // No competitor came up: the rep's value must be left alone.
+        competitors: &[],
+    },
+    SeedCall {
+        id: "7782342274025937913",
+        title: "Initech | Technical deep dive",
+        days_ago: 9,
+        starts_at_minute: 13 * 60,
+        duration_secs: 3600,
+        external: true,
+        rep: RILEY,
+        buyer: Some(Person {
+            name: "Bill Lumbergh",
+            email: "bill@initech.example",
+            title: "VP Operations",
+        }),
+        account: Some(("0015g0000InitecAAA", "Initech")),
+        opportunities: &["0065g0000InitPXAAA", "0065g0000InitEMAAA"],
+        competitors: &[("Clari", 6), ("People.ai", 2)],
+    },
+    SeedCall {
+        id: "7782342274025937901",
+        title: "Globex | Discovery call",
+        days_ago: 5,
+        starts_at_minute: 10 * 60 + 30,
+        duration_secs: 2100,
+        external: true,
+        rep: RILEY,
+        buyer: Some(Person {
+            name: "Hank Scorpio",
+            email: "hank@globex.example",
+            title: "President",
+        }),
+        account: Some(("0015g0000GlobexAAA", "Globex Corporation")),
+        opportunities: &["0065g0000GlbxNBAAA"],
+        competitors: &[("Salesloft", 3), ("Outreach", 2)],
+    },
+    SeedCall {
+        id: "7782342274025937895",
+        title: "Acme Corp | Renewal pricing review",
+        days_ago: 2,
+        starts_at_minute: 10 * 60,
+        duration_secs: 2710,
+        external: true,
+        rep: MORGAN,
+        buyer: Some(Person {
+            name: "Blake Buyer",
+            email: "blake.buyer@acme.example",
+            title: "VP Sales Ops",
+        }),
+        account: Some(("0015g0000AcmeCoAAA", "Acme Corp")),
+        opportunities: &["0065g0000AcmRnwAAA"],
+        competitors: &[("Clari", 5), ("Chorus", 3), ("Outreach", 1)],
+    },
+];
+
+/// The seeded calls in Gong's full shape (Extended context, parties, trackers), oldest first.
+/// Dates count back from midnight UTC of `today`'s date, so the sandbox and the `fire`
+/// command, started the same day, describe the same calls.
+pub fn calls(today: OffsetDateTime) -> Vec<Value> {
+    let midnight = today.replace_time(time::Time::MIDNIGHT);
+    CALLS.iter().map(|call| call_json(call, midnight)).collect()
+}
+
+/// A call as a Gong webhook carries it in `callData`: Gong's documented sample shows trackers
+/// with only their name, count and phrases (the service re-fetches the call for the rest).
+pub fn webhook_call_data(call: &Value) -> Value {
+    let mut data = call.clone();
+    if let Some(trackers) = data
+        .pointer_mut("/content/trackers")
+        .and_then(Value::as_array_mut)
+    {
+        for tracker in trackers {
+            if let Some(fields) = tracker.as_object_mut() {
+                fields.retain(|key, _| matches!(key.as_str(), "name" | "count" | "phrases"));
+            }
+        }
+    }
+    data
+}
+
+/// The seeded Opportunities as Salesforce records (field name to value), in seed order.
+pub fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Value>> {
+    OPPORTUNITIES
+        .iter()
+        .map(|opportunity| {
+            let close_date = (today + Duration::days(opportunity.closes_in_days)).date();
+            let mut record = Map::new();
+            record.insert("Id".into(), json!(opportunity.id));
+            record.insert("Name".into(), json!(opportunity.name));
+            record.insert("StageName".into(), json!(opportunity.stage));
+            record.insert("Amount".into(), json!(opportunity.amount));
+            record.insert("CloseDate".into(), json!(close_date.to_string()));
+            record.insert(MAIN_COMPETITORS.into(), json!(opportunity.main_competitors));
+            record
+        })
+        .collect()
+}
+
+fn opportunity(id: &str) -> Option<&'static SeedOpportunity> {
+    OPPORTUNITIES.iter().find(|o| o.id == id)
+}
+
+fn call_json(call: &SeedCall, midnight: OffsetDateTime) -> Value {
+    let started =
+        midnight - Duration::days(call.days_ago) + Duration::minutes(call.starts_at_minute);
+    let scheduled = started - Duration::minutes(1);
+    let timestamp = |at: OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
+    let rep_speaker = format!("6432{}", &call.id[4..]);
+    let buyer_speaker = format!("8432{}", &call.id[4..]);
+    let mut parties = vec![json!({
+        "id": format!("5650{}", &call.id[4..]),
+        "emailAddress": call.rep.email,
+        "name": call.rep.name,
+        "title": call.rep.title,
+        "userId": REP_USER_ID,
+        "speakerId": rep_speaker,
+        "affiliation": "Internal",
+        "methods": ["Invitee"]
+    })];
+    if let Some(buyer) = &call.buyer {
+        parties.push(json!({
+            "id": format!("1133{}", &call.id[4..]),
+            "emailAddress": buyer.email,
+            "name": buyer.name,
+            "title": buyer.title,
+            "speakerId": buyer_speaker,
+            "affiliation": "External",
+            "methods": ["Invitee"]
+        }));
+    }
+    json!({
+        "metaData": {
+            "id": call.id,
+            "url": format!("https://app.gong.io/call?id={}", call.id),
+            "title": call.title,
+            "scheduled": timestamp(scheduled),
+            "started": timestamp(started),
+            "duration": call.duration_secs,
+            "primaryUserId": REP_USER_ID,
+            "direction": "Conference",
+            "system": "Zoom",
+            "scope": if call.external { "External" } else { "Internal" },
+            "media": "Video",
+            "language": "eng",
+            "workspaceId": WORKSPACE_ID,
+            "purpose": null,
+            "meetingUrl": format!("https://zoom.us/j/{}", &call.id[8..]),
+            "isPrivate": false,
+            "calendarEventId": format!("{}@calendar.example", call.id)
+        },
+        "context": context(call),
+        "parties": parties,
+        "content": {
+            "trackers": [
+                competitors_tracker(call.competitors, &buyer_speaker),
+                {
+                    "id": "56070", "name": "Pricing", "count": 1, "type": "KEYWORD",
+                    "occurrences": [{"startTime": 905.4, "speakerId": buyer_speaker}],
+                    "phrases": [{"count": 1, "phrase": "discount",
+                                 "occurrences": [{"startTime": 905.4, "speakerId": buyer_speaker}]}]
+                },
+                {
+                    "id": "56099", "name": "Next steps", "count": 1, "type": "SMART",
+                    "occurrences": [{"startTime": f64::from(call.duration_secs) - 120.0,
+                                     "speakerId": rep_speaker}]
+                }
+            ]
+        }
+    })
+}
+
+/// Extended CRM context: the linked Salesforce objects with some of their fields. A call
+/// linked to nothing has an empty context, as in Gong.
+fn context(call: &SeedCall) -> Value {
+    let mut objects = Vec::new();
+    if let Some((id, name)) = call.account {
+        objects.push(json!({
+            "objectType": "Account", "objectId": id, "timing": "Now",
+            "fields": [{"name": "Name", "value": name}]
+        }));
+    }
+    for id in call.opportunities {
+        let fields = opportunity(id).map_or_else(Vec::new, |o| {
+            vec![
+                json!({"name": "Name", "value": o.name}),
+                json!({"name": "StageName", "value": o.stage}),
+                // Gong mixes strings and numbers in field values.
+                json!({"name": "Amount", "value": o.amount}),
+            ]
+        });
+        objects.push(json!({
+            "objectType": "Opportunity", "objectId": id, "timing": "Now", "fields": fields
+        }));
+    }
+    if objects.is_empty() {
+        json!([])
+    } else {
+        json!([{"system": "Salesforce", "objects": objects}])
+    }
+}
+
+fn competitors_tracker(phrases: &[(&str, u32)], speaker: &str) -> Value {
+    let mut moment = 30.0;
+    let phrases: Vec<Value> = phrases
+        .iter()
+        .map(|(phrase, count)| {
+            let occurrences: Vec<Value> = (0..*count)
+                .map(|_| {
+                    moment += 173.5;
+                    json!({"startTime": moment, "speakerId": speaker})
+                })
+                .collect();
+            json!({"count": count, "occurrences": occurrences, "phrase": phrase})
+        })
+        .collect();
+    let count: u32 = phrases
+        .iter()
+        .filter_map(|p| p["count"].as_u64())
+        .map(|c| u32::try_from(c).unwrap_or_default())
+        .sum();
+    let occurrences: Vec<Value> = phrases
+        .iter()
+        .flat_map(|p| p["occurrences"].as_array().cloned().unwrap_or_default())
+        .collect();
+    json!({
+        "id": "56067", "name": "Competitors", "count": count, "type": "KEYWORD",
+        "occurrences": occurrences, "phrases": phrases
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn every_linked_opportunity_is_seeded_and_ids_look_like_salesforce_ids() {
+        for call in calls(today()) {
+            let objects = call["context"][0]["objects"].as_array().cloned();
+            for object in objects.into_iter().flatten() {
+                let id = object["objectId"].as_str().expect("id");
+                assert!(competitor_sync::sync::is_salesforce_id(id), "{id}");
+                if object["objectType"] == "Opportunity" {
+                    assert!(opportunity(id).is_some(), "{id} is not seeded");
+                }
+            }
+        }
+        for seeded in OPPORTUNITIES {
+            assert!(competitor_sync::sync::is_salesforce_id(seeded.id));
+            // Records are found by their 15-character prefix: no two may share one.
+            let prefix = &seeded.id[..15];
+            assert_eq!(
+                OPPORTUNITIES
+                    .iter()
+                    .filter(|o| o.id.starts_with(prefix))
+                    .count(),
+                1
+            );
+        }
+    }
+
+    #[test]
+    fn calls_spread_over_recent_weeks_oldest_first() {
+        let calls = calls(today());
+        let started: Vec<&str> = calls
+            .iter()
+            .map(|c| c["metaData"]["started"].as_str().expect("started"))
+            .collect();
+        let mut sorted = started.clone();
+        sorted.sort_unstable();
+        assert_eq!(started, sorted);
+        let days: Vec<i64> = CALLS.iter().map(|c| c.days_ago).collect();
+        assert!(days.iter().any(|d| *d <= 7) && days.iter().any(|d| *d >= 21));
+    }
+
+    #[test]
+    fn the_webhook_shape_keeps_only_what_gongs_sample_shows_of_trackers() {
+        let call = &calls(today())[0];
+        let data = webhook_call_data(call);
+        let tracker = &data["content"]["trackers"][0];
+        assert_eq!(tracker["name"], "Competitors");
+        assert!(tracker.get("type").is_none() && tracker.get("id").is_none());
+        assert_eq!(data["context"], call["context"]);
+        let parsed: competitor_sync::gong::types::Call =
+            serde_json::from_value(data).expect("the service can read it");
+        assert_eq!(parsed.meta_data.id, "7782342274025937969");
+    }
+}
