@@ -61,12 +61,7 @@ impl Application {
                 "requeued jobs interrupted by the previous run"
             );
         }
-        let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
-        let salesforce = SalesforceClient::new(
-            &settings.salesforce,
-            http_client(settings.salesforce.request_timeout)?,
-            store.clone(),
-        )?;
+        let worker = Arc::new(build_worker(&settings, &store)?);
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .map_err(|source| StartupError::Bind {
@@ -79,7 +74,7 @@ impl Application {
             wake_workers: Arc::clone(&wake),
             metrics: telemetry::metrics_handle(),
             max_body_bytes: settings.server.max_body_bytes,
-            salesforce_pause: salesforce.limit_pause(),
+            salesforce_pause: worker.salesforce.limit_pause(),
             auth: webhook_auth,
         };
         let router = http::router(
@@ -90,31 +85,16 @@ impl Application {
                 max_concurrent_webhooks: settings.server.max_concurrent_webhooks,
             },
         );
-        let worker = Arc::new(Worker {
-            store: store.clone(),
-            gong,
-            salesforce,
-            rules: settings.sync.effective_rules(),
-            retry: settings.retry.clone(),
-            lease: settings.worker.lease,
-            record_locks: RecordLocks::default(),
-            // One batch is what one collection request writes; Gong is asked per
-            // gong.batch_size calls within it.
-            batch_size: crate::salesforce::MAX_RECORDS_PER_REQUEST,
-            gong_batch_size: settings.gong.batch_size,
-            batch_window: settings.worker.batch_window,
-        });
+        if settings.sync.dry_run {
+            tracing::warn!("sync.dry_run is on: nothing is written to Salesforce; each job records what it would have written");
+        }
         Ok(Self {
             listener,
             router,
             header_read_timeout: settings.server.header_read_timeout,
             store,
             worker,
-            pool: PoolSettings {
-                concurrency: settings.worker.concurrency,
-                poll_interval: settings.worker.poll_interval,
-                shutdown_grace: settings.server.shutdown_grace,
-            },
+            pool: pool_settings(&settings),
             wake,
         })
     }
@@ -216,6 +196,41 @@ async fn serve(
         }
     }
     Ok(())
+}
+
+/// The worker with its Gong and Salesforce clients, as the service runs it; the CLI's
+/// `sync` and `backfill` run the same one.
+pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, StartupError> {
+    let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
+    let salesforce = SalesforceClient::new(
+        &settings.salesforce,
+        http_client(settings.salesforce.request_timeout)?,
+        store.clone(),
+    )?;
+    Ok(Worker {
+        store: store.clone(),
+        gong,
+        salesforce,
+        rules: settings.sync.effective_rules(),
+        retry: settings.retry.clone(),
+        lease: settings.worker.lease,
+        record_locks: RecordLocks::default(),
+        // One batch is what one collection request writes; Gong is asked per
+        // gong.batch_size calls within it.
+        batch_size: crate::salesforce::MAX_RECORDS_PER_REQUEST,
+        gong_batch_size: settings.gong.batch_size,
+        batch_window: settings.worker.batch_window,
+        dry_run: settings.sync.dry_run,
+    })
+}
+
+/// The worker pool settings of `settings`.
+pub fn pool_settings(settings: &Settings) -> PoolSettings {
+    PoolSettings {
+        concurrency: settings.worker.concurrency,
+        poll_interval: settings.worker.poll_interval,
+        shutdown_grace: settings.server.shutdown_grace,
+    }
 }
 
 /// The HTTP client for one upstream: rustls, the given request timeout, a bounded connect.

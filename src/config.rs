@@ -255,6 +255,9 @@ impl Default for SyncRule {
 pub struct SyncSettings {
     #[serde(default)]
     pub rules: Vec<SyncRule>,
+    /// Do everything but the CRM write, recording what would have been written.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 impl SyncSettings {

@@ -4,6 +4,7 @@ mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -68,6 +69,63 @@ enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArg,
+    },
+    /// Run the pipeline for one call now and print what it found and wrote.
+    ///
+    /// Fetches the call from Gong, finds its linked records and competitors, and writes them
+    /// to Salesforce, like the service does for a webhook, and records the job in the store
+    /// (see `jobs show`). Exits 0 when the call was synced or skipped for a reason (such as no
+    /// linked Opportunity), 1 when it failed or must be retried.
+    ///
+    /// Examples:
+    ///   competitor-sync sync --call-id 7782342274025937895
+    ///   competitor-sync sync --call-id 7782342274025937895 --dry-run
+    #[command(verbatim_doc_comment)]
+    Sync {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The Gong call id (the number in the call's URL: app.gong.io/call?id=...).
+        #[arg(long, value_name = "ID")]
+        call_id: String,
+        /// Do everything but the Salesforce write, and print what would have been written.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Sync every call of a date range: for a first deployment, or after an outage.
+    ///
+    /// Lists the calls that started in the range from Gong (page by page, through the same
+    /// rate limits as the service), queues a job for each call that has not been synced yet,
+    /// and works through them with a progress bar. Stopped with Ctrl-C, it resumes where it
+    /// was when run again with the same range: nothing is listed or queued twice. Dates are
+    /// whole days in UTC and --to is included; RFC 3339 times are taken as they are.
+    ///
+    /// With the service running on the same store, add --enqueue-only: this command then
+    /// only lists and queues, and the service does the work.
+    ///
+    /// Examples:
+    ///   competitor-sync backfill --from 2026-07-01 --to 2026-09-30
+    ///   competitor-sync backfill --from 2026-07-01 --to 2026-09-30 --dry-run
+    ///   competitor-sync backfill --from 2026-11-01 --to 2026-11-24 --enqueue-only
+    #[command(verbatim_doc_comment)]
+    Backfill {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// First day (or time) of the range: calls that started then or later.
+        #[arg(long, value_name = "DATE", value_parser = |s: &str| cli::backfill::parse_bound(s, false))]
+        from: String,
+        /// Last day of the range, included (or a time, excluded).
+        #[arg(long, value_name = "DATE", value_parser = |s: &str| cli::backfill::parse_bound(s, true))]
+        to: String,
+        /// Do everything but the Salesforce writes; `jobs show` tells what each would write.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only list and queue; leave the jobs to the running service.
+        #[arg(long)]
+        enqueue_only: bool,
+        /// List the range from its first page again, even if an earlier run completed it
+        /// (calls already synced are still not queued again).
+        #[arg(long)]
+        restart: bool,
     },
     /// Inspect, replay and tidy the jobs in the store.
     ///
@@ -159,6 +217,28 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(config.config),
         Command::Jobs { config, action } => jobs(config.config, action),
         Command::Check { config } => check(config.config),
+        Command::Sync {
+            config,
+            call_id,
+            dry_run,
+        } => sync(config.config, &call_id, dry_run),
+        Command::Backfill {
+            config,
+            from,
+            to,
+            dry_run,
+            enqueue_only,
+            restart,
+        } => backfill(
+            config.config,
+            cli::backfill::Options {
+                from,
+                to,
+                dry_run,
+                enqueue_only,
+                restart,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,6 +288,47 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("some checks failed")
     }
+}
+
+fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result<()> {
+    let settings = Settings::load(config.as_deref())?;
+    telemetry::init_cli_logging();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let store = Store::connect(&settings.store.url).await?;
+        let worker = app::build_worker(&settings, &store)?;
+        let report = cli::sync::run(&worker, call_id, dry_run).await;
+        store.close().await;
+        report
+    })?;
+    print!("{}", report.text);
+    if report.succeeded {
+        Ok(())
+    } else {
+        anyhow::bail!("the call was not synced")
+    }
+}
+
+fn backfill(config: Option<PathBuf>, options: cli::backfill::Options) -> anyhow::Result<()> {
+    let settings = Settings::load(config.as_deref())?;
+    telemetry::init_cli_logging();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let store = Store::connect(&settings.store.url).await?;
+        let recovered = store.recover_interrupted().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                jobs = recovered,
+                "requeued jobs interrupted by an earlier run"
+            );
+        }
+        let worker = Arc::new(app::build_worker(&settings, &store)?);
+        let report = cli::backfill::run(worker, app::pool_settings(&settings), options).await;
+        store.close().await;
+        report
+    })?;
+    print!("{report}");
+    Ok(())
 }
 
 fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {

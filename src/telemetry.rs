@@ -55,6 +55,20 @@ pub fn init_logging(settings: &LogSettings) {
     };
 }
 
+/// Logging for one-off commands (`sync`, `backfill`): warnings and errors, readable, on
+/// stderr, so stdout carries only the command's report. `RUST_LOG` overrides the level.
+pub fn init_cli_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .try_init();
+}
+
 /// The process-wide Prometheus recorder, installed on first use. The `metrics` facade has one
 /// global recorder, so every server in the process (tests start several) shares it.
 pub fn metrics_handle() -> PrometheusHandle {

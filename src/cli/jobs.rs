@@ -66,8 +66,9 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
     )?;
     writeln!(
         out,
-        "status      {} after {} attempt(s)",
+        "status      {}{} after {} attempt(s)",
         job.status.as_str(),
+        if job.dry_run { " (dry run)" } else { "" },
         job.attempts
     )?;
     writeln!(out, "created     {}", short_time(&job.created_at))?;
@@ -100,6 +101,7 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
             )?;
         }
     }
+    out.push_str(&would_write(&detail));
     if !detail.writes.is_empty() {
         writeln!(out, "written")?;
         for write in &detail.writes {
@@ -115,6 +117,35 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
         }
     }
     Ok(out)
+}
+
+/// What a dry-run job would have written, from its result; empty for other jobs.
+pub fn would_write(detail: &JobDetail) -> String {
+    let writes = detail
+        .result
+        .as_ref()
+        .and_then(|r| r.get("would_write"))
+        .and_then(serde_json::Value::as_array)
+        .filter(|w| !w.is_empty());
+    let Some(writes) = writes else {
+        return String::new();
+    };
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out = "would write (dry run, nothing was sent to Salesforce)\n".to_owned();
+    for write in writes {
+        let old = write["old_value"]
+            .as_str()
+            .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
+        let _ = writeln!(
+            out,
+            "  {} {}.{}: {old} -> {}",
+            text(&write["object"]),
+            text(&write["record_id"]),
+            text(&write["field"]),
+            write["new_value"]
+        );
+    }
+    out
 }
 
 /// Queues dead jobs again: one by id, or all of them.

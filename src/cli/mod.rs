@@ -1,4 +1,6 @@
 //! Subcommands other than `serve`, and how they print.
 
+pub mod backfill;
 pub mod check;
 pub mod jobs;
+pub mod sync;

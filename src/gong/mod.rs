@@ -61,6 +61,16 @@ impl Classify for GongError {
     }
 }
 
+/// One page of the calls Gong lists for a date range.
+#[derive(Debug, Default)]
+pub struct ListedPage {
+    pub calls: Vec<Call>,
+    /// How many calls the whole range holds, as Gong counts them.
+    pub total: Option<u64>,
+    /// Pass back for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
 /// The largest `filter.callIds` sent in one request: Gong's page size.
 pub const MAX_CALLS_PER_REQUEST: usize = 100;
 
@@ -148,6 +158,36 @@ impl GongClient {
             }
         }
         Ok(batch)
+    }
+
+    /// One page (up to 100) of the calls that started from `from` (included) to `to`
+    /// (excluded), RFC 3339, with their CRM context but not their trackers (the jobs fetch
+    /// those). An empty range is an empty last page (Gong answers it with 404).
+    pub async fn list_calls(
+        &self,
+        from: &str,
+        to: &str,
+        cursor: Option<&str>,
+    ) -> Result<ListedPage, GongError> {
+        let mut body = json!({
+            "filter": { "fromDateTime": from, "toDateTime": to },
+            "contentSelector": { "context": "Extended" }
+        });
+        if let Some(cursor) = cursor {
+            body["cursor"] = json!(cursor);
+        }
+        let Some(page) = self.post(&body).await? else {
+            return Ok(ListedPage::default());
+        };
+        let (total, next_cursor) = page
+            .records
+            .map(|r| (r.total_records, r.cursor.filter(|c| !c.is_empty())))
+            .unwrap_or_default();
+        Ok(ListedPage {
+            calls: page.calls,
+            total,
+            next_cursor,
+        })
     }
 
     /// Proves the credentials and host with the cheapest authenticated request: calls of the

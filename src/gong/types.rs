@@ -87,6 +87,8 @@ pub struct CallsPage {
 pub struct PageRecords {
     #[serde(default)]
     pub cursor: Option<String>,
+    #[serde(default)]
+    pub total_records: Option<u64>,
 }
 
 /// Gong's error body: `{"requestId": "...", "errors": ["..."]}`.

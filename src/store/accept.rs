@@ -54,6 +54,7 @@ impl Store {
     /// - while the call has a queued job, the delivery joins it (the newest inputs win);
     /// - while it has a running job with the same inputs, the delivery joins that job;
     /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
+    /// - a dry-run job (queued, running or finished) wrote nothing: the delivery is new work;
     /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
     ///
     /// A delivery whose `webhook_id` was seen before is a duplicate of that delivery's job.
@@ -154,24 +155,36 @@ async fn accept_one(
 ) -> Result<Delivery, StoreError> {
     let known_message: Option<String> = match job.webhook_id {
         Some(webhook_id) => {
-            sqlx::query_scalar("SELECT job_id FROM deliveries WHERE webhook_id = ?1 LIMIT 1")
-                .bind(webhook_id)
-                .fetch_optional(&mut *tx)
-                .await?
+            // A dry-run job wrote nothing: a redelivery after dry run ends is new work.
+            sqlx::query_scalar(
+                "SELECT d.job_id FROM deliveries d JOIN jobs j ON j.id = d.job_id \
+                 WHERE d.webhook_id = ?1 AND j.dry_run = 0 LIMIT 1",
+            )
+            .bind(webhook_id)
+            .fetch_optional(&mut *tx)
+            .await?
         }
         None => None,
     };
     let latest = sqlx::query(
-        "SELECT id, status, content_hash FROM jobs WHERE call_id = ?1 ORDER BY id DESC LIMIT 1",
+        "SELECT id, status, content_hash, dry_run FROM jobs WHERE call_id = ?1 \
+         ORDER BY id DESC LIMIT 1",
     )
     .bind(job.call_id)
     .fetch_optional(&mut *tx)
     .await?;
     let latest = latest
         .map(|row| -> Result<(String, String, String), sqlx::Error> {
+            let status: String = row.try_get("status")?;
+            let dry_run: bool = row.try_get("dry_run")?;
             Ok((
                 row.try_get("id")?,
-                row.try_get("status")?,
+                // Finished under dry run is not finished: the writes are still to be made.
+                if dry_run {
+                    "dry_run".to_owned()
+                } else {
+                    status
+                },
                 row.try_get("content_hash")?,
             ))
         })

@@ -126,6 +126,8 @@ pub struct Job {
     pub created_at: i64,
     pub updated_at: i64,
     pub run_after: i64,
+    /// Finished under dry run: nothing was written to the CRM.
+    pub dry_run: bool,
 }
 
 /// One field value written to the CRM.
@@ -152,6 +154,12 @@ pub enum Finish {
     Dead {
         reason: String,
         result: Option<serde_json::Value>,
+    },
+    /// Dry run: everything but the CRM write. Stored as skipped, with what would have been
+    /// written in `result`; never counts as done for later deliveries of the call.
+    DryRun {
+        outcome: String,
+        result: serde_json::Value,
     },
 }
 
@@ -200,7 +208,8 @@ impl QueueDepth {
 }
 
 const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, lease_id, \
-                           last_error, outcome, result, created_at, updated_at, run_after";
+                           last_error, outcome, result, created_at, updated_at, run_after, \
+                           dry_run";
 
 impl Store {
     /// Number of deliveries recorded for a job (the first one included).
@@ -362,11 +371,15 @@ impl Store {
                         Finish::Dead { reason, result } => {
                             (JobStatus::Dead, reason, result.as_ref())
                         }
+                        Finish::DryRun { outcome, result } => {
+                            (JobStatus::Skipped, outcome, Some(result))
+                        }
                     };
+                    let dry_run = matches!(finish, Finish::DryRun { .. });
                     let last_error = (status == JobStatus::Dead).then_some(outcome);
                     sqlx::query(
                         "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
-                             last_error = COALESCE(?4, last_error), \
+                             last_error = COALESCE(?4, last_error), dry_run = MAX(dry_run, ?8), \
                              lease_id = NULL, locked_until = NULL, updated_at = ?5 \
                          WHERE id = ?6 AND lease_id = ?7",
                     )
@@ -377,6 +390,7 @@ impl Store {
                     .bind(now)
                     .bind(&job.id)
                     .bind(&job.lease_id)
+                    .bind(dry_run)
                     .execute(&mut *tx)
                     .await?
                 }
@@ -411,6 +425,53 @@ impl Store {
         tx.commit().await?;
         self.pending.ended(finished);
         Ok(held)
+    }
+
+    /// Queues a job for `call_id` at once, whatever jobs the call had before: an operator
+    /// asked for it (`competitor-sync sync`). `call_data` is what is known of the call; a
+    /// `dry_run` job writes nothing, whoever runs it.
+    pub async fn enqueue_call(
+        &self,
+        call_id: &str,
+        call_data: &str,
+        dry_run: bool,
+    ) -> Result<String, StoreError> {
+        let id = Uuid::now_v7().to_string();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at, dry_run) \
+             VALUES (?1, ?2, 0, ?3, '', 'queued', ?4, ?4, ?4, ?5)",
+        )
+        .bind(&id)
+        .bind(call_id)
+        .bind(call_data)
+        .bind(now)
+        .bind(dry_run)
+        .execute(&self.writer)
+        .await?;
+        self.pending.added(1);
+        Ok(id)
+    }
+
+    /// Claims one queued job by id, for `lease`; `None` when it is not queued (another
+    /// process claimed it, or it finished).
+    pub async fn claim_job(&self, id: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let now = now_ms();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
+                 locked_until = ?2, updated_at = ?3 \
+             WHERE id = ?4 AND status = 'queued' \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::now_v7().to_string())
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?;
+        row.map(|row| job_from_row(&row)).transpose()
     }
 
     /// Returns a job that was interrupted (shutdown) to the queue without counting the
@@ -638,6 +699,7 @@ fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         run_after: row.try_get("run_after")?,
+        dry_run: row.try_get("dry_run")?,
         id,
     })
 }

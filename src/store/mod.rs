@@ -5,6 +5,7 @@
 //! open across HTTP calls, which on SQLite would block every incoming webhook.
 
 mod accept;
+mod backfill;
 mod jobs;
 mod oauth;
 mod report;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
+pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
 pub use jobs::{
     Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobEnd, JobStatus,
     NewJob, QueueDepth, Resolution, Target, TargetStatus,

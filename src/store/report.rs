@@ -19,6 +19,8 @@ pub struct JobView {
     pub updated_at: String,
     /// When a queued job is next tried.
     pub next_attempt_at: Option<String>,
+    /// A dry run: nothing is or was written to the CRM.
+    pub dry_run: bool,
 }
 
 impl From<&Job> for JobView {
@@ -34,6 +36,7 @@ impl From<&Job> for JobView {
             created_at: rfc3339(job.created_at),
             updated_at: rfc3339(job.updated_at),
             next_attempt_at: (job.status == JobStatus::Queued).then(|| rfc3339(job.run_after)),
+            dry_run: job.dry_run,
         }
     }
 }

@@ -204,24 +204,37 @@ async fn write(
     let mut keys: Vec<_> = taken.into_iter().collect();
     keys.sort();
     let _writing = worker.record_locks.lock_all(&keys).await;
-    let mut failures = write_records(worker, jobs, &writers).await;
+    let Written {
+        mut failures,
+        mut would_write,
+    } = write_records(worker, jobs, &writers).await;
     for job in writers {
         results[job.index] = Some(match failures.remove(&job.index) {
             Some(failure) => Err(failure),
+            None if worker.is_dry_run(&jobs[job.index]) => {
+                let writes = would_write.remove(&job.index).unwrap_or_default();
+                let result = json!({ "plan": job.plan, "would_write": writes });
+                Ok(Outcome::DryRun { writes, result })
+            }
             None => summarize(worker, &jobs[job.index], &job.plan).await,
         });
     }
 }
 
+/// What became of the writers' jobs, by job index.
+struct Written {
+    /// Jobs that failed as a whole.
+    failures: HashMap<usize, Failure>,
+    /// Dry-run jobs: what they would have written.
+    would_write: HashMap<usize, Vec<FieldWrite>>,
+}
+
 /// Describes the fields, reads current values for merge rules (one query per object),
-/// computes the values and sends them in one collection request. Returns the jobs that
-/// failed as a whole; each record's outcome is recorded as it is known.
-async fn write_records(
-    worker: &Worker,
-    jobs: &[Job],
-    writers: &[Planned],
-) -> HashMap<usize, Failure> {
+/// computes the values and sends them in one collection request; dry-run jobs stop short of
+/// the request. Each record's outcome is recorded as it is known.
+async fn write_records(worker: &Worker, jobs: &[Job], writers: &[Planned]) -> Written {
     let mut failures: HashMap<usize, Failure> = HashMap::new();
+    let mut would_write: HashMap<usize, Vec<FieldWrite>> = HashMap::new();
     let mut limits: HashMap<(String, String), Result<Option<usize>, Failure>> = HashMap::new();
     for job in writers {
         for record in &job.records {
@@ -289,6 +302,10 @@ async fn write_records(
                     old_value: merge_with.flatten().map(str::to_owned),
                     new_value: fitted.value,
                 });
+            }
+            if worker.is_dry_run(&jobs[job.index]) {
+                would_write.entry(job.index).or_default().extend(writes);
+                continue;
             }
             if values.is_empty() {
                 let unchanged = target(
@@ -371,6 +388,12 @@ async fn write_records(
         }
     }
     // Every record's outcome in one transaction: one commit per batch, not one per record.
+    if resolutions.is_empty() {
+        return Written {
+            failures,
+            would_write,
+        };
+    }
     if let Err(error) = worker.store.resolve_targets(&resolutions).await {
         let failure = Failure::of(&error);
         for resolution in &resolutions {
@@ -379,7 +402,10 @@ async fn write_records(
             }
         }
     }
-    failures
+    Written {
+        failures,
+        would_write,
+    }
 }
 
 /// One SOQL read: an object's records with merge-mode fields, and the jobs that need them.

@@ -19,7 +19,7 @@ use crate::config::{RetrySettings, SyncRule};
 use crate::gong::GongClient;
 use crate::retry::{backoff, Classify, Disposition};
 use crate::salesforce::SalesforceClient;
-use crate::store::{now_ms, Finish, Job, JobEnd, Store, StoreError};
+use crate::store::{now_ms, FieldWrite, Finish, Job, JobEnd, Store, StoreError};
 use crate::sync::SkipReason;
 use crate::telemetry;
 pub use record_locks::RecordLocks;
@@ -67,6 +67,11 @@ enum Outcome {
     /// Another job of the same batch writes one of this job's records: wait for the next
     /// batch, without spending an attempt, so the two writes do not race.
     Postponed,
+    /// Dry run: everything was done but the write; `writes` is what it would have written.
+    DryRun {
+        writes: Vec<FieldWrite>,
+        result: Value,
+    },
 }
 
 pub struct Worker {
@@ -82,6 +87,8 @@ pub struct Worker {
     /// Calls per Gong request.
     pub gong_batch_size: usize,
     pub batch_window: Duration,
+    /// `sync.dry_run`: no job writes to the CRM (a job queued as a dry run never does).
+    pub dry_run: bool,
 }
 
 /// Settings of the worker loop itself.
@@ -190,6 +197,22 @@ impl Worker {
         }
     }
 
+    /// Whether `job` stops short of writing to the CRM.
+    fn is_dry_run(&self, job: &Job) -> bool {
+        self.dry_run || job.dry_run
+    }
+
+    /// Runs one job now, as `competitor-sync sync` does: claims it if it is still queued
+    /// and records its outcome. Returns false when it was not queued (another process has
+    /// it, or it already finished).
+    pub async fn run_now(&self, job_id: &str) -> Result<bool, StoreError> {
+        let Some(job) = self.store.claim_job(job_id, self.lease).await? else {
+            return Ok(false);
+        };
+        self.run_batch(std::slice::from_ref(&job)).await;
+        Ok(true)
+    }
+
     async fn run_batch(&self, jobs: &[Job]) {
         let span = tracing::info_span!("batch", jobs = jobs.len());
         let started = Instant::now();
@@ -251,6 +274,21 @@ impl Worker {
                 let result = Some(result);
                 completed(Finish::Dead { reason, result }, "failed")
             }
+            Ok(Outcome::DryRun { writes, result }) => {
+                let outcome = dry_run_outcome(&writes);
+                for write in &writes {
+                    tracing::info!(
+                        object = %write.object,
+                        record_id = %write.record_id,
+                        field = %write.field,
+                        old_value = write.old_value.as_deref(),
+                        new_value = %write.new_value,
+                        "dry run: would write"
+                    );
+                }
+                tracing::info!(%outcome, "job done as a dry run");
+                completed(Finish::DryRun { outcome, result }, "dry_run")
+            }
             Ok(Outcome::Postponed) => {
                 tracing::debug!("job postponed: another job of its batch writes the same record");
                 let reason = "waiting for another job writing the same record".to_owned();
@@ -296,9 +334,27 @@ impl Worker {
     }
 }
 
+/// "dry run: would write 2 field value(s) to 2 record(s)".
+fn dry_run_outcome(writes: &[FieldWrite]) -> String {
+    if writes.is_empty() {
+        return "dry run: nothing to write, the fields already hold these names".to_owned();
+    }
+    let mut records: Vec<(&str, &str)> = writes
+        .iter()
+        .map(|w| (w.object.as_str(), w.record_id.as_str()))
+        .collect();
+    records.sort_unstable();
+    records.dedup();
+    format!(
+        "dry run: would write {} field value(s) to {} record(s)",
+        writes.len(),
+        records.len()
+    )
+}
+
 /// What a recorded ending adds to the metrics.
 enum Ending {
-    /// `competitor_sync_jobs_completed_total{outcome}`: synced, skipped or failed.
+    /// `competitor_sync_jobs_completed_total{outcome}`: synced, skipped, failed or dry_run.
     Completed(&'static str),
     /// `competitor_sync_job_retries_total`.
     Retried,

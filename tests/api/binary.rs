@@ -110,7 +110,7 @@ impl Service {
 }
 
 /// Environment for a service using `gong` and `salesforce` and the store in `dir`.
-fn service_env(
+pub(crate) fn service_env(
     dir: &std::path::Path,
     gong: &MockServer,
     salesforce: &MockServer,
@@ -136,7 +136,7 @@ fn service_env(
 }
 
 /// Collection updates and SOQL reads answered by `records`.
-async fn mount_records(salesforce: &MockServer, records: &SalesforceRecords) {
+pub(crate) async fn mount_records(salesforce: &MockServer, records: &SalesforceRecords) {
     for (verb, route) in [
         ("PATCH", "/services/data/v62.0/composite/sobjects"),
         ("GET", "/services/data/v62.0/query"),
@@ -150,7 +150,7 @@ async fn mount_records(salesforce: &MockServer, records: &SalesforceRecords) {
 }
 
 /// Token and describe on the Salesforce stand-in.
-async fn mount_salesforce_auth(salesforce: &MockServer) {
+pub(crate) async fn mount_salesforce_auth(salesforce: &MockServer) {
     let mut token = fixture("sf_token.json");
     token["instance_url"] = Value::String(salesforce.uri());
     token["access_token"] = Value::String(ACCESS_TOKEN.into());

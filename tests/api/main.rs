@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod helpers;
 mod hostile_input;
+mod operator;
 mod probes;
 mod reliability;
 mod salesforce_auth;

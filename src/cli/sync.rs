@@ -1,0 +1,112 @@
+//! `competitor-sync sync --call-id ID`: one call through the whole pipeline, now.
+
+use std::fmt::Write;
+
+use anyhow::Context;
+use competitor_sync::store::{JobDetail, JobStatus};
+use competitor_sync::worker::Worker;
+use serde_json::{json, Value};
+
+/// What the command did, and whether it achieved what was asked.
+pub struct Report {
+    pub text: String,
+    pub succeeded: bool,
+}
+
+pub async fn run(worker: &Worker, call_id: &str, dry_run: bool) -> anyhow::Result<Report> {
+    if call_id.is_empty() || call_id.len() > 20 || !call_id.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!("`{call_id}` is not a Gong call id (up to 20 digits)");
+    }
+    // Only the id is known: the job takes the call's CRM context from Gong.
+    let call_data = json!({ "metaData": { "id": call_id } }).to_string();
+    let job_id = worker
+        .store
+        .enqueue_call(call_id, &call_data, dry_run)
+        .await?;
+    if !worker.run_now(&job_id).await? {
+        return Ok(Report {
+            text: format!(
+                "job {job_id} was taken by the running service; follow it with \
+                 `competitor-sync jobs show {job_id}`\n"
+            ),
+            succeeded: true,
+        });
+    }
+    let detail = JobDetail::load(&worker.store, &job_id)
+        .await?
+        .with_context(|| format!("job {job_id} vanished from the store"))?;
+    Ok(describe(&detail))
+}
+
+/// The call's records and names as planned, then what was (or would have been) written.
+pub fn describe(detail: &JobDetail) -> Report {
+    let job = &detail.job;
+    let mut text = String::new();
+    let _ = writeln!(text, "call {}", job.call_id);
+    let plan = detail.result.as_ref().and_then(|r| r.get("plan"));
+    if let Some(plan) = plan {
+        let records = plan["records"].as_array().map_or(&[][..], Vec::as_slice);
+        let linked: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} {}", text_of(&r["object"]), text_of(&r["record_id"])))
+            .collect();
+        let mut names: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r["fields"].as_array())
+            .flatten()
+            .filter_map(|f| f["names"].as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut seen = Vec::new();
+        names.retain(|n| {
+            let fresh = !seen.contains(n);
+            seen.push(*n);
+            fresh
+        });
+        let _ = writeln!(text, "  records      {}", linked.join(", "));
+        let _ = writeln!(text, "  competitors  {}", names.join(", "));
+    }
+    text.push_str(&super::jobs::would_write(detail));
+    if !detail.writes.is_empty() {
+        let _ = writeln!(text, "wrote");
+        for write in &detail.writes {
+            let old = write
+                .old_value
+                .as_deref()
+                .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
+            let _ = writeln!(
+                text,
+                "  {} {}.{}: {old} -> {:?}",
+                write.object, write.record_id, write.field, write.new_value
+            );
+        }
+    }
+    let outcome = job
+        .outcome
+        .as_deref()
+        .or(job.last_error.as_deref())
+        .unwrap_or("");
+    let succeeded = matches!(job.status, JobStatus::Done | JobStatus::Skipped);
+    match job.status {
+        JobStatus::Queued => {
+            let _ = writeln!(
+                text,
+                "not synced yet: {outcome}\njob {} stays queued; the service tries again{}",
+                job.id,
+                job.next_attempt_at
+                    .as_deref()
+                    .map(|at| format!(" at {at}"))
+                    .unwrap_or_default()
+            );
+        }
+        status => {
+            let _ = writeln!(text, "{status}: {outcome}\njob {}", job.id);
+        }
+    }
+    Report { text, succeeded }
+}
+
+fn text_of(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
