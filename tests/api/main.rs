@@ -11,6 +11,7 @@ mod operator;
 mod probes;
 mod reliability;
 mod salesforce_auth;
+mod sandbox;
 mod security;
 mod stand_ins;
 mod sync_flow;

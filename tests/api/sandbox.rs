@@ -1,0 +1,355 @@
+//! The sandbox and the service run as a newcomer runs them: two processes, the committed
+//! config/sandbox.toml and config/sandbox.env, and the demo webhooks sent with the sandbox's
+//! own `fire` command. The sandbox's Opportunities must end up holding the competitors heard
+//! on each call, and the sandbox must answer like Gong and Salesforce where the service
+//! depends on it.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const SANDBOX: &str = env!("CARGO_BIN_EXE_competitor-sync-sandbox");
+const SERVICE: &str = env!("CARGO_BIN_EXE_competitor-sync");
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A child process, killed when dropped, with everything it printed.
+struct Process {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Process {
+    fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let output = Arc::new(Mutex::new(String::new()));
+        let streams: Vec<Box<dyn std::io::Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("stdout piped")),
+            Box::new(child.stderr.take().expect("stderr piped")),
+        ];
+        for stream in streams {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut text = output.lock().expect("lock");
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            });
+        }
+        Self { child, output }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().expect("lock").clone()
+    }
+
+    /// The first value `find` extracts from the output, waiting for it up to 30 seconds.
+    async fn wait_for(&mut self, what: &str, find: impl Fn(&str) -> Option<String>) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(found) = find(&self.output()) {
+                return found;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "exited ({status}) before {what}; output:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; output so far:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sandbox on an ephemeral port, and its URL.
+async fn start_sandbox(extra_args: &[&str]) -> (Process, String) {
+    let mut sandbox = Process::start(
+        Command::new(SANDBOX)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra_args),
+    );
+    let url = sandbox
+        .wait_for("the sandbox's listening line", |output| {
+            output.lines().find_map(|line| {
+                line.strip_prefix("competitor-sync-sandbox listening on ")
+                    .map(str::to_owned)
+            })
+        })
+        .await;
+    (sandbox, url)
+}
+
+/// `KEY=VALUE` lines of an env file, comments and blank lines aside.
+fn env_file(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .expect("env file")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// The service with the committed sandbox configuration, pointed at `sandbox_url`, its store
+/// in `dir`; and the address it listens on.
+async fn start_service(dir: &Path, sandbox_url: &str) -> (Process, String) {
+    let config = Path::new(REPO).join("config");
+    let overrides = [
+        ("SERVER__BIND", "127.0.0.1:0".to_owned()),
+        (
+            "STORE__URL",
+            format!("sqlite://{}/sandbox.db", dir.display()),
+        ),
+        ("GONG__BASE_URL", sandbox_url.to_owned()),
+        ("SALESFORCE__LOGIN_URL", sandbox_url.to_owned()),
+        ("LOG__FORMAT", "json".to_owned()),
+    ]
+    .map(|(key, value)| (format!("COMPETITOR_SYNC__{key}"), value));
+    let mut service = Process::start(
+        Command::new(SERVICE)
+            .args(["serve", "--config"])
+            .arg(config.join("sandbox.toml"))
+            .envs(env_file(&config.join("sandbox.env")))
+            .envs(overrides),
+    );
+    let address = service
+        .wait_for("the service's listening line", |output| {
+            output
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|line| line["message"] == "competitor-sync listening")
+                .find_map(|line| line["addr"].as_str().map(str::to_owned))
+        })
+        .await;
+    (service, address)
+}
+
+async fn opportunities(http: &reqwest::Client, sandbox_url: &str) -> Vec<Value> {
+    let body: Value = http
+        .get(format!("{sandbox_url}/sandbox/opportunities"))
+        .send()
+        .await
+        .expect("the sandbox answers")
+        .json()
+        .await
+        .expect("JSON");
+    body["opportunities"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn by_name(list: &[Value], name: &str) -> Value {
+    list.iter()
+        .find(|o| o["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Opportunity named {name}"))
+}
+
+#[tokio::test]
+async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opportunities() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sandbox, sandbox_url) = start_sandbox(&[]).await;
+    let (service, address) = start_service(dir.path(), &sandbox_url).await;
+    let http = reqwest::Client::new();
+
+    let before = opportunities(&http, &sandbox_url).await;
+    assert_eq!(
+        by_name(&before, "Globex - New Business")["main_competitors"],
+        "Outreach",
+        "seeded with a rep's value"
+    );
+
+    // The sandbox's own command, with its default secret: the one config/sandbox.env gives
+    // the service.
+    let fired = Command::new(SANDBOX)
+        .args(["fire", "--service"])
+        .arg(format!("http://{address}/webhooks/gong"))
+        .env_remove("SANDBOX_WEBHOOK_SECRET")
+        .output()
+        .expect("fire runs");
+    let printed = String::from_utf8_lossy(&fired.stdout);
+    assert!(
+        fired.status.success(),
+        "fire failed: {printed}{}",
+        String::from_utf8_lossy(&fired.stderr)
+    );
+    assert_eq!(
+        printed.lines().filter(|l| l.starts_with("202 ")).count(),
+        8,
+        "{printed}"
+    );
+
+    let expected = [
+        ("Acme Corp - Renewal 2027", "Clari, Chorus, Outreach"),
+        ("Globex - New Business", "Salesloft, Outreach"),
+        ("Initech - Platform Expansion", "Clari, People.ai"),
+        ("Initech - EMEA Rollout", "Clari, People.ai"),
+        ("Hooli - Enterprise Agreement", "Chorus, Wingman"),
+        (
+            "Vandelay Industries - Import/Export Suite",
+            "Outreach, Salesloft, Clari",
+        ),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let list = opportunities(&http, &sandbox_url).await;
+        let written = expected
+            .iter()
+            .all(|(name, value)| by_name(&list, name)["main_competitors"] == *value);
+        if written {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Opportunities were not all written in time: {list:#?}\nservice output:\n{}",
+            service.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // A call that heard no competitor leaves the rep's value alone, and an Opportunity no
+    // call links to is never touched.
+    for (name, kept) in [
+        ("Umbrella - Security Pilot", "Chorus"),
+        ("Soylent - Q3 Upsell", "Clari"),
+    ] {
+        let opportunity = by_name(&after, name);
+        assert_eq!(opportunity["main_competitors"], kept, "{name}");
+        assert_eq!(opportunity["api_writes"], 0, "{name}");
+    }
+    assert_eq!(by_name(&after, "Acme Corp - Renewal 2027")["api_writes"], 1);
+}
+
+#[tokio::test]
+async fn fire_reports_a_service_that_refuses_its_signature() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sandbox, sandbox_url) = start_sandbox(&[]).await;
+    let (_service, address) = start_service(dir.path(), &sandbox_url).await;
+    let fired = Command::new(SANDBOX)
+        .args(["fire", "--call", "7782342274025937895", "--service"])
+        .arg(format!("http://{address}/webhooks/gong"))
+        .args(["--secret", "whsec_c29tZW9uZSBlbHNlJ3Mgc2VjcmV0IGtleQ=="])
+        .output()
+        .expect("fire runs");
+    assert!(!fired.status.success());
+    let printed = String::from_utf8_lossy(&fired.stdout);
+    let complaint = String::from_utf8_lossy(&fired.stderr);
+    assert!(printed.starts_with("401 "), "{printed}");
+    assert!(complaint.contains("webhook.hmac_secret"), "{complaint}");
+    assert!(
+        !complaint.contains("c29tZW9uZSBlbHNl"),
+        "the secret is not echoed"
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_answers_like_gong_and_salesforce_where_the_service_depends_on_it() {
+    let public_url = "http://sandbox.test:8081";
+    let (_sandbox, url) = start_sandbox(&[
+        "--gong-requests-per-second",
+        "1",
+        "--public-url",
+        public_url,
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    let calls = format!("{url}/v2/calls/extensive");
+    let wanted = json!({"filter": {"callIds": ["7782342274025937895"]}});
+
+    let wrong = http
+        .post(&calls)
+        .basic_auth("sandbox-gong-access-key", Some("guess"))
+        .json(&wanted)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(wrong.status(), 401);
+    let gong = |body: &Value| {
+        http.post(&calls)
+            .basic_auth(
+                "sandbox-gong-access-key",
+                Some("sandbox-gong-access-key-secret"),
+            )
+            .json(body)
+            .send()
+    };
+    let first = gong(&wanted).await.expect("answered");
+    assert_eq!(first.status(), 200);
+    let page: Value = first.json().await.expect("JSON");
+    assert_eq!(page["calls"][0]["metaData"]["id"], "7782342274025937895");
+    let second = gong(&wanted).await.expect("answered");
+    assert_eq!(second.status(), 429, "over the per-second limit");
+    assert_eq!(
+        second
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+
+    let token: Value = http
+        .post(format!("{url}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sandbox-connected-app"),
+            ("client_secret", "sandbox-client-secret"),
+        ])
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(token["instance_url"], public_url);
+    let access_token = token["access_token"].as_str().expect("a token");
+    let query = format!("{url}/services/data/v62.0/query");
+    let soql = "SELECT Id, Main_Competitors__c FROM Opportunity WHERE Id IN ('0065g0000GlbxNBAAA')";
+    let answer = http
+        .get(&query)
+        .bearer_auth(access_token)
+        .query(&[("q", soql)])
+        .send()
+        .await
+        .expect("answered");
+    let usage = answer
+        .headers()
+        .get("sforce-limit-info")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(usage.as_deref(), Some("api-usage=1/100000"));
+    let found: Value = answer.json().await.expect("JSON");
+    assert_eq!(found["records"][0]["Main_Competitors__c"], "Outreach");
+    let revoked = http
+        .get(&query)
+        .bearer_auth("00Dnot-a-token")
+        .query(&[("q", soql)])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(revoked.status(), 401);
+    let error: Value = revoked.json().await.expect("JSON");
+    assert_eq!(error[0]["errorCode"], "INVALID_SESSION_ID");
+}
