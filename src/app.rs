@@ -201,7 +201,8 @@ async fn serve(
 /// The worker with its Gong and Salesforce clients, as the service runs it; the CLI's
 /// `sync` and `backfill` run the same one.
 pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, StartupError> {
-    let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?);
+    let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?)
+        .sharing_limits_through(store.clone());
     let salesforce = SalesforceClient::new(
         &settings.salesforce,
         http_client(settings.salesforce.request_timeout)?,

@@ -1,5 +1,7 @@
-//! One gate for every Gong request in the process: Gong allows about 3 requests per second
-//! and 10,000 per day per company, and answers 429 with `Retry-After` beyond that.
+//! One gate for every Gong request: Gong allows about 3 requests per second and 10,000 per
+//! day per company, and answers 429 with `Retry-After` beyond that. With a store attached,
+//! the gate is shared by every process using that store (the service and a backfill beside
+//! it); without one (or while the store cannot be reached) it holds within the process.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -8,6 +10,11 @@ use std::time::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
+use crate::store::{Slot, Store};
+
+/// The store's name for Gong's allowance.
+const API: &str = "gong";
+
 pub struct GongLimiter {
     /// Requests evenly spaced (no burst), so no one-second window holds more than the rate.
     per_second: DefaultDirectRateLimiter,
@@ -15,6 +22,9 @@ pub struct GongLimiter {
     per_day: DefaultDirectRateLimiter,
     /// Set from a 429's `Retry-After`: nobody sends before then.
     blocked_until: Mutex<Option<Instant>>,
+    spacing: Duration,
+    daily_limit: NonZeroU32,
+    shared: Option<Store>,
 }
 
 impl GongLimiter {
@@ -33,7 +43,16 @@ impl GongLimiter {
             per_second: RateLimiter::direct(per_second),
             per_day: RateLimiter::direct(per_day),
             blocked_until: Mutex::new(None),
+            spacing,
+            daily_limit,
+            shared: None,
         }
+    }
+
+    /// Shares the allowance with every process using `store`.
+    pub fn shared_through(mut self, store: Store) -> Self {
+        self.shared = Some(store);
+        self
     }
 
     /// Waits until one more request may be sent.
@@ -45,17 +64,55 @@ impl GongLimiter {
                 _ => break,
             }
         }
+        if let Some(store) = &self.shared {
+            loop {
+                match store
+                    .reserve_request(API, self.spacing, self.daily_limit.get())
+                    .await
+                {
+                    Ok(Slot::At(at)) => {
+                        tokio::time::sleep(until_unix_ms(at)).await;
+                        return;
+                    }
+                    Ok(Slot::DayUsedUp { until }) => {
+                        tracing::warn!(
+                            daily_limit = self.daily_limit.get(),
+                            "the day's Gong allowance (gong.daily_limit) is used up; waiting for the next UTC day"
+                        );
+                        tokio::time::sleep(until_unix_ms(until)).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot reach the shared Gong allowance in the store; spacing requests within this process");
+                        break;
+                    }
+                }
+            }
+        }
         self.per_day.until_ready().await;
         self.per_second.until_ready().await;
     }
 
     /// Gong said 429: hold every request for `retry_after` (or a second when it gave none).
-    pub fn back_off(&self, retry_after: Option<Duration>) {
-        let until = Instant::now() + retry_after.unwrap_or(Duration::from_secs(1));
+    pub async fn back_off(&self, retry_after: Option<Duration>) {
+        let wait = retry_after.unwrap_or(Duration::from_secs(1));
+        let until = Instant::now() + wait;
         if let Ok(mut guard) = self.blocked_until.lock() {
             *guard = Some(guard.map_or(until, |current| current.max(until)));
         }
+        if let Some(store) = &self.shared {
+            let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+            let until = crate::store::now_ms().saturating_add(wait_ms);
+            if let Err(error) = store.block_requests(API, until).await {
+                tracing::warn!(%error, "cannot share Gong's Retry-After through the store");
+            }
+        }
     }
+}
+
+/// How long from now until a Unix time in milliseconds (zero if it has passed).
+fn until_unix_ms(at: i64) -> Duration {
+    let wait = at.saturating_sub(crate::store::now_ms()).max(0);
+    Duration::from_millis(u64::try_from(wait).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -91,7 +148,7 @@ mod tests {
         let limiter = limiter(3);
         limiter.acquire().await;
         let start = Instant::now();
-        limiter.back_off(Some(Duration::from_secs(1)));
+        limiter.back_off(Some(Duration::from_secs(1))).await;
         limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(1));
     }

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::config::GongSettings;
 use crate::retry::{Classify, Disposition};
+use crate::store::Store;
 use crate::telemetry;
 pub use limiter::GongLimiter;
 use types::{Call, CallsPage, ErrorBody};
@@ -113,6 +114,12 @@ impl GongClient {
             access_key_secret: settings.access_key_secret.clone().unwrap_or_else(missing),
             limiter: GongLimiter::new(settings.requests_per_second, settings.daily_limit),
         }
+    }
+
+    /// Shares the rate limits with every process using `store` (see [`GongLimiter`]).
+    pub fn sharing_limits_through(mut self, store: Store) -> Self {
+        self.limiter = self.limiter.shared_through(store);
+        self
     }
 
     /// The calls with their Extended CRM context and trackers: one request per `per_request`
@@ -232,7 +239,7 @@ impl GongClient {
             StatusCode::NOT_FOUND => Ok(None),
             StatusCode::UNAUTHORIZED => Err(GongError::Unauthorized),
             StatusCode::TOO_MANY_REQUESTS => {
-                self.limiter.back_off(retry_after);
+                self.limiter.back_off(retry_after).await;
                 Err(GongError::RateLimited { retry_after })
             }
             s => Err(GongError::Upstream {

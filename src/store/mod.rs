@@ -8,6 +8,7 @@ mod accept;
 mod backfill;
 mod jobs;
 mod oauth;
+mod quota;
 mod report;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use jobs::{
     Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobEnd, JobStatus,
     NewJob, QueueDepth, Resolution, Target, TargetStatus,
 };
+pub use quota::Slot;
 pub use report::{rfc3339, JobDetail, JobView};
 
 use crate::retry::{Classify, Disposition};
