@@ -121,6 +121,7 @@ impl Application {
             self.wake,
             stop.clone(),
         ));
+        tokio::spawn(recount_pending(self.store.clone(), stop.clone()));
         let stop_serving = stop.clone();
         let served = serve(
             self.listener,
@@ -141,6 +142,25 @@ impl Application {
         self.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// How often the queue bound takes in jobs queued by other processes.
+const RECOUNT_EVERY: Duration = Duration::from_secs(15);
+
+/// Keeps the store's count of pending jobs true to the database until `stop`.
+async fn recount_pending(store: Store, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(RECOUNT_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(error) = store.recount_pending().await {
+                    tracing::warn!(%error, "could not recount the pending jobs");
+                }
+            }
+            () = stop.cancelled() => return,
+        }
     }
 }
 

@@ -237,6 +237,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn jobs_another_process_queued_count_toward_the_bound_once_recounted() {
+        let (dir, service) = store().await;
+        let service = service.with_max_queued(Some(2));
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let backfill = Store::connect(&url).await.expect("second process");
+        backfill
+            .enqueue_page(
+                "r",
+                Page {
+                    calls: &calls(&["1", "2"]),
+                    next_cursor: None,
+                    total: None,
+                },
+                false,
+            )
+            .await
+            .expect("page");
+        assert_eq!(service.recount_pending().await.expect("recount"), 2);
+        let refused = service
+            .accept(NewJob {
+                call_id: "3",
+                is_test: false,
+                call_data: "{}",
+                content_hash: "h",
+                webhook_id: None,
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::QueueFull { limit: 2 })),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_call_finished_only_as_a_dry_run_is_queued_again() {
         let (_dir, store) = store().await;
         let accepted = store

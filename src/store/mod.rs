@@ -156,6 +156,19 @@ impl Store {
         self
     }
 
+    /// Counts the waiting and running jobs afresh, taking in jobs another process queued
+    /// (`jobs retry`, `backfill --enqueue-only`) so `store.max_queued` bounds the real queue.
+    /// Read on the writer connection, between accept groups.
+    pub async fn recount_pending(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+                .fetch_one(&self.writer)
+                .await?;
+        let count = u64::try_from(count).unwrap_or_default();
+        self.pending.count.store(count, Ordering::Relaxed);
+        Ok(count)
+    }
+
     /// Cheap round trip for the readiness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
