@@ -151,20 +151,7 @@ impl Store {
         .bind(range)
         .fetch_all(&self.pool)
         .await?;
-        let mut depth = QueueDepth::default();
-        for row in rows {
-            let status: String = row.try_get("status")?;
-            let count = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
-            match JobStatus::parse(&status) {
-                Some(JobStatus::Queued) => depth.queued = count,
-                Some(JobStatus::Running) => depth.running = count,
-                Some(JobStatus::Done) => depth.done = count,
-                Some(JobStatus::Skipped) => depth.skipped = count,
-                Some(JobStatus::Dead) => depth.dead = count,
-                None => {}
-            }
-        }
-        Ok(depth)
+        super::jobs::depth_from_rows(&rows)
     }
 }
 

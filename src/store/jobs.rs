@@ -654,21 +654,26 @@ impl Store {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
-        let mut depth = QueueDepth::default();
-        for row in rows {
-            let status: String = row.try_get("status")?;
-            let count = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
-            match JobStatus::parse(&status) {
-                Some(JobStatus::Queued) => depth.queued = count,
-                Some(JobStatus::Running) => depth.running = count,
-                Some(JobStatus::Done) => depth.done = count,
-                Some(JobStatus::Skipped) => depth.skipped = count,
-                Some(JobStatus::Dead) => depth.dead = count,
-                None => {}
-            }
-        }
-        Ok(depth)
+        depth_from_rows(&rows)
     }
+}
+
+/// Rows of `status, COUNT(*) AS n ... GROUP BY status` as counts per status.
+pub(super) fn depth_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<QueueDepth, StoreError> {
+    let mut depth = QueueDepth::default();
+    for row in rows {
+        let status: String = row.try_get("status")?;
+        let count = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
+        match JobStatus::parse(&status) {
+            Some(JobStatus::Queued) => depth.queued = count,
+            Some(JobStatus::Running) => depth.running = count,
+            Some(JobStatus::Done) => depth.done = count,
+            Some(JobStatus::Skipped) => depth.skipped = count,
+            Some(JobStatus::Dead) => depth.dead = count,
+            None => {}
+        }
+    }
+    Ok(depth)
 }
 
 fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job, StoreError> {
