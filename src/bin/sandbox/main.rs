@@ -116,7 +116,8 @@ struct FireArgs {
         value_name = "URL"
     )]
     service: String,
-    /// Standard Webhooks secret: the service's webhook.hmac_secret.
+    /// Standard Webhooks secret: the service's webhook.hmac_secret [default: the demo secret,
+    /// as in config/sandbox.env].
     #[arg(long, env = "SANDBOX_WEBHOOK_SECRET", default_value = demo::WEBHOOK_SECRET, hide_default_value = true)]
     secret: String,
     /// Only this call (repeatable); by default every seeded call.
