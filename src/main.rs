@@ -250,6 +250,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a command's output; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("cannot write to stdout"),
+    }
+}
+
 fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     let settings = Settings::load(config.as_deref())?;
     telemetry::init_logging(&settings.log);
@@ -279,9 +288,9 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let (report, passed) = runtime.block_on(cli::check::run(&settings));
-    print!("{report}");
+    emit(&report)?;
     for warning in &settings.warnings {
-        println!("! {warning}");
+        emit(&format!("! {warning}\n"))?;
     }
     if passed {
         Ok(())
@@ -301,7 +310,7 @@ fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result
         store.close().await;
         report
     })?;
-    print!("{}", report.text);
+    emit(&report.text)?;
     if report.succeeded {
         Ok(())
     } else {
@@ -327,8 +336,7 @@ fn backfill(config: Option<PathBuf>, options: cli::backfill::Options) -> anyhow:
         store.close().await;
         report
     })?;
-    print!("{report}");
-    Ok(())
+    emit(&report)
 }
 
 fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {
@@ -361,6 +369,5 @@ fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {
         store.close().await;
         output
     })?;
-    print!("{output}");
-    Ok(())
+    emit(&output)
 }
