@@ -323,14 +323,9 @@ fn backfill(config: Option<PathBuf>, options: cli::backfill::Options) -> anyhow:
     telemetry::init_cli_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let report = runtime.block_on(async {
+        // No start-up recovery here: the service may be running on this store, and its jobs
+        // must keep their leases. Jobs a crashed run left running are due once theirs expire.
         let store = Store::connect(&settings.store.url).await?;
-        let recovered = store.recover_interrupted().await?;
-        if recovered > 0 {
-            tracing::warn!(
-                jobs = recovered,
-                "requeued jobs interrupted by an earlier run"
-            );
-        }
         let worker = Arc::new(app::build_worker(&settings, &store)?);
         let report = cli::backfill::run(worker, app::pool_settings(&settings), options).await;
         store.close().await;
