@@ -15,6 +15,10 @@ use crate::store::{Slot, Store};
 /// The store's name for Gong's allowance.
 const API: &str = "gong";
 
+/// Extra spacing when slots come from the store: a slot is taken before the request leaves,
+/// and the store's commit and the wake-up in between vary by some milliseconds under load.
+const SHARED_MARGIN: Duration = Duration::from_millis(25);
+
 pub struct GongLimiter {
     /// Requests evenly spaced (no burst), so no one-second window holds more than the rate.
     per_second: DefaultDirectRateLimiter,
@@ -67,7 +71,7 @@ impl GongLimiter {
         if let Some(store) = &self.shared {
             loop {
                 match store
-                    .reserve_request(API, self.spacing, self.daily_limit.get())
+                    .reserve_request(API, self.spacing + SHARED_MARGIN, self.daily_limit.get())
                     .await
                 {
                     Ok(Slot::At(at)) => {

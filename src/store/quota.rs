@@ -8,6 +8,10 @@ use super::{now_ms, Store, StoreError};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The time when the statement runs, in Unix ms: a reservation may wait behind other writes,
+/// and a slot computed from an earlier clock reading would be in the past.
+const SQL_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+
 /// When a request may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -26,26 +30,25 @@ impl Store {
         spacing: Duration,
         daily_limit: u32,
     ) -> Result<Slot, StoreError> {
-        let now = now_ms();
-        let day = now / DAY_MS;
+        let day = now_ms() / DAY_MS;
         let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
-        let slot: Option<i64> = sqlx::query_scalar(
+        let sql = format!(
             "INSERT INTO api_quota (api, next_slot, day, used, blocked_until) \
-             VALUES (?1, ?2 + ?3, ?4, 1, 0) \
+             VALUES (?1, {SQL_NOW_MS} + ?2, ?3, 1, 0) \
              ON CONFLICT (api) DO UPDATE SET \
-                 next_slot = MAX(next_slot, ?2, blocked_until) + ?3, \
-                 used = CASE WHEN day = ?4 THEN used + 1 ELSE 1 END, \
-                 day = ?4 \
-             WHERE day != ?4 OR used < ?5 \
-             RETURNING next_slot - ?3",
-        )
-        .bind(api)
-        .bind(now)
-        .bind(spacing)
-        .bind(day)
-        .bind(i64::from(daily_limit))
-        .fetch_optional(&self.writer)
-        .await?;
+                 next_slot = MAX(next_slot, {SQL_NOW_MS}, blocked_until) + ?2, \
+                 used = CASE WHEN day = ?3 THEN used + 1 ELSE 1 END, \
+                 day = ?3 \
+             WHERE day != ?3 OR used < ?4 \
+             RETURNING next_slot - ?2"
+        );
+        let slot: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(api)
+            .bind(spacing)
+            .bind(day)
+            .bind(i64::from(daily_limit))
+            .fetch_optional(&self.writer)
+            .await?;
         Ok(match slot {
             Some(at) => Slot::At(at),
             None => Slot::DayUsedUp {
