@@ -246,16 +246,23 @@ impl Store {
 
     /// Takes up to `limit` due jobs, longest-waiting first, for `lease`. A single UPDATE
     /// statement holds SQLite's write lock from the search to the claim, so two workers never
-    /// claim the same job.
+    /// claim the same job. Queued and lease-expired jobs are each read in index order and
+    /// only their first `limit` merged: sorting every due job would hold the write lock for
+    /// as long as the backlog is deep.
     pub async fn claim_batch(&self, limit: usize, lease: Duration) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
                  locked_until = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM jobs \
-                          WHERE (status = 'queued' AND run_after <= ?3) \
-                             OR (status = 'running' AND locked_until <= ?3) \
+             WHERE id IN (SELECT id FROM ( \
+                              SELECT * FROM (SELECT id, run_after FROM jobs \
+                                  WHERE status = 'queued' AND run_after <= ?3 \
+                                  ORDER BY run_after LIMIT ?4) \
+                              UNION ALL \
+                              SELECT * FROM (SELECT id, run_after FROM jobs \
+                                  WHERE status = 'running' AND locked_until <= ?3 \
+                                  ORDER BY run_after LIMIT ?4)) \
                           ORDER BY run_after, id LIMIT ?4) \
              RETURNING {JOB_COLUMNS}"
         );
