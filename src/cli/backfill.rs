@@ -88,6 +88,12 @@ pub async fn run(
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_ctrl_c.cancel();
+            eprintln!("stopping: jobs in flight get the shutdown grace period; Ctrl-C again to quit at once");
+        }
+        // Nothing is lost by quitting: queued jobs stay queued, and jobs left running are
+        // taken up again once their leases expire.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
         }
     });
     let bars = Bars::new();
