@@ -2,9 +2,7 @@
 //! without secrets, a clean exit on SIGTERM, and no accepted webhook lost to `kill -9`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -12,6 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::fixture;
+use crate::process::ChildProcess;
 use crate::stand_ins::{
     call_id_for, opportunity_for, synthetic_call, webhook_for, GongCalls, SalesforceRecords,
 };
@@ -23,78 +22,43 @@ const SF_SECRET: &str = "binary-test-sf-secret-42";
 const ACCESS_TOKEN: &str = "00DBINARY!access-token-secret-42";
 
 /// A running service process and everything it printed.
-struct Service {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
+struct Service(ChildProcess);
 
 impl Service {
     fn start(env: &HashMap<String, String>) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .envs(env)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        let streams: Vec<Box<dyn std::io::Read + Send>> = vec![
-            Box::new(child.stdout.take().expect("stdout piped")),
-            Box::new(child.stderr.take().expect("stderr piped")),
-        ];
-        for stream in streams {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut text = output.lock().expect("lock");
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-            });
-        }
-        Self { child, output }
+        Self(ChildProcess::start(
+            Command::new(BIN).arg("serve").envs(env),
+        ))
     }
 
-    fn output(&self) -> String {
-        self.output.lock().expect("lock").clone()
-    }
-
-    async fn wait_for(&self, what: &str, found: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !found(&self.output()) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; output so far:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+    async fn wait_for(&mut self, what: &str, found: impl Fn(&str) -> bool) {
+        self.0
+            .wait_for(what, |text| found(text).then_some(()))
+            .await;
     }
 
     /// The address from the "listening" log line.
-    async fn address(&self) -> String {
-        self.wait_for("the listening line", |text| {
-            text.contains("competitor-sync listening")
-        })
-        .await;
-        self.output()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find_map(|line| line["addr"].as_str().map(str::to_owned))
-            .expect("the listening line is JSON with the address")
+    async fn address(&mut self) -> String {
+        self.0
+            .wait_for("the listening line", |text| {
+                text.lines()
+                    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                    .filter(|line| line["message"] == "competitor-sync listening")
+                    .find_map(|line| line["addr"].as_str().map(str::to_owned))
+            })
+            .await
     }
 
     /// SIGTERM, then the exit status.
     async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.0.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(20);
         let exit = loop {
-            if let Some(exit) = self.child.try_wait().expect("wait") {
+            if let Some(exit) = self.0.child.try_wait().expect("wait") {
                 break exit;
             }
             assert!(
@@ -105,7 +69,7 @@ impl Service {
         };
         self.wait_for("the last log line", |text| text.contains("\"stopped\""))
             .await;
-        (exit, self.output())
+        (exit, self.0.output())
     }
 }
 
@@ -214,7 +178,7 @@ async fn a_full_run_logs_json_without_secrets_and_exits_cleanly_on_sigterm() {
     let records = SalesforceRecords::default();
     mount_records(&salesforce, &records).await;
 
-    let service = Service::start(&service_env(dir.path(), &gong, &salesforce));
+    let mut service = Service::start(&service_env(dir.path(), &gong, &salesforce));
     let address = service.address().await;
     let http = reqwest::Client::new();
     let response = http
@@ -314,8 +278,8 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
         }
         if n == KILL_AFTER {
             written_at_kill = Some(records.patch_count());
-            service.child.kill().expect("SIGKILL");
-            service.child.wait().expect("reaped");
+            service.0.child.kill().expect("SIGKILL");
+            service.0.child.wait().expect("reaped");
         }
     }
     let written_at_kill = written_at_kill.expect("killed");
@@ -329,7 +293,7 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
         "the kill should land with work in flight ({written_at_kill} written)"
     );
 
-    let restarted = Service::start(&env);
+    let mut restarted = Service::start(&env);
     restarted.address().await;
     let deadline = Instant::now() + Duration::from_secs(60);
     for n in &acknowledged {

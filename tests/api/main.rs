@@ -9,6 +9,7 @@ mod helpers;
 mod hostile_input;
 mod operator;
 mod probes;
+mod process;
 mod reliability;
 mod salesforce_auth;
 mod sandbox;

@@ -5,87 +5,21 @@
 //! depends on it.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use crate::process::ChildProcess;
 
 const SANDBOX: &str = env!("CARGO_BIN_EXE_competitor-sync-sandbox");
 const SERVICE: &str = env!("CARGO_BIN_EXE_competitor-sync");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A child process, killed when dropped, with everything it printed.
-struct Process {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Process {
-    fn start(command: &mut Command) -> Self {
-        let mut child = command
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        let streams: Vec<Box<dyn std::io::Read + Send>> = vec![
-            Box::new(child.stdout.take().expect("stdout piped")),
-            Box::new(child.stderr.take().expect("stderr piped")),
-        ];
-        for stream in streams {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut text = output.lock().expect("lock");
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-            });
-        }
-        Self { child, output }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().expect("lock").clone()
-    }
-
-    /// The first value `find` extracts from the output, waiting for it up to 30 seconds.
-    async fn wait_for(&mut self, what: &str, find: impl Fn(&str) -> Option<String>) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(found) = find(&self.output()) {
-                return found;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "exited ({status}) before {what}; output:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; output so far:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The sandbox on an ephemeral port, and its URL.
-async fn start_sandbox(extra_args: &[&str]) -> (Process, String) {
-    let mut sandbox = Process::start(
+async fn start_sandbox(extra_args: &[&str]) -> (ChildProcess, String) {
+    let mut sandbox = ChildProcess::start(
         Command::new(SANDBOX)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra_args),
@@ -115,7 +49,7 @@ fn env_file(path: &Path) -> HashMap<String, String> {
 
 /// The service with the committed sandbox configuration, pointed at `sandbox_url`, its store
 /// in `dir`; and the address it listens on.
-async fn start_service(dir: &Path, sandbox_url: &str) -> (Process, String) {
+async fn start_service(dir: &Path, sandbox_url: &str) -> (ChildProcess, String) {
     let config = Path::new(REPO).join("config");
     let overrides = [
         ("SERVER__BIND", "127.0.0.1:0".to_owned()),
@@ -128,7 +62,7 @@ async fn start_service(dir: &Path, sandbox_url: &str) -> (Process, String) {
         ("LOG__FORMAT", "json".to_owned()),
     ]
     .map(|(key, value)| (format!("COMPETITOR_SYNC__{key}"), value));
-    let mut service = Process::start(
+    let mut service = ChildProcess::start(
         Command::new(SERVICE)
             .args(["serve", "--config"])
             .arg(config.join("sandbox.toml"))
