@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use competitor_sync::store::{JobDetail, JobStatus, JobView, Store, TargetStatus};
+use competitor_sync::store::{FieldWrite, JobDetail, JobStatus, JobView, Store, TargetStatus};
 
 /// Widest outcome shown in a list row; `jobs show` prints it whole.
 const OUTCOME_WIDTH: usize = 70;
@@ -101,48 +101,41 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
             )?;
         }
     }
-    out.push_str(&would_write(&detail));
-    if !detail.writes.is_empty() {
-        writeln!(out, "written")?;
-        for write in &detail.writes {
-            let old = write
-                .old_value
-                .as_deref()
-                .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
-            writeln!(
-                out,
-                "  {} {}.{}: {old} -> {:?}",
-                write.object, write.record_id, write.field, write.new_value
-            )?;
-        }
-    }
+    out.push_str(&values(&detail, "written"));
     Ok(out)
 }
 
-/// What a dry-run job would have written, from its result; empty for other jobs.
-pub fn would_write(detail: &JobDetail) -> String {
-    let writes = detail
+/// The values a job would have written (dry run, from its result) and those it wrote, the
+/// latter under `written_header`; empty when there are neither.
+pub fn values(detail: &JobDetail, written_header: &str) -> String {
+    let would_write: Vec<FieldWrite> = detail
         .result
         .as_ref()
         .and_then(|r| r.get("would_write"))
-        .and_then(serde_json::Value::as_array)
-        .filter(|w| !w.is_empty());
-    let Some(writes) = writes else {
+        .and_then(|w| serde_json::from_value(w.clone()).ok())
+        .unwrap_or_default();
+    field_writes(
+        "would write (dry run, nothing was sent to Salesforce)",
+        &would_write,
+    ) + &field_writes(written_header, &detail.writes)
+}
+
+/// `header`, then a line per value: the record, the field, the old value (when it was read)
+/// and the new one. Empty for no values.
+fn field_writes(header: &str, writes: &[FieldWrite]) -> String {
+    if writes.is_empty() {
         return String::new();
-    };
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-    let mut out = "would write (dry run, nothing was sent to Salesforce)\n".to_owned();
+    }
+    let mut out = format!("{header}\n");
     for write in writes {
-        let old = write["old_value"]
-            .as_str()
+        let old = write
+            .old_value
+            .as_deref()
             .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
         let _ = writeln!(
             out,
-            "  {} {}.{}: {old} -> {}",
-            text(&write["object"]),
-            text(&write["record_id"]),
-            text(&write["field"]),
-            write["new_value"]
+            "  {} {}.{}: {old} -> {:?}",
+            write.object, write.record_id, write.field, write.new_value
         );
     }
     out

@@ -50,38 +50,24 @@ pub fn describe(detail: &JobDetail) -> Report {
             .iter()
             .map(|r| format!("{} {}", text_of(&r["object"]), text_of(&r["record_id"])))
             .collect();
-        let mut names: Vec<&str> = records
+        // Every name once, in the order the plan first has it.
+        let mut names: Vec<&str> = Vec::new();
+        let planned = records
             .iter()
             .filter_map(|r| r["fields"].as_array())
             .flatten()
             .filter_map(|f| f["names"].as_array())
             .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let mut seen = Vec::new();
-        names.retain(|n| {
-            let fresh = !seen.contains(n);
-            seen.push(*n);
-            fresh
-        });
+            .filter_map(Value::as_str);
+        for name in planned {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
         let _ = writeln!(text, "  records      {}", linked.join(", "));
         let _ = writeln!(text, "  competitors  {}", names.join(", "));
     }
-    text.push_str(&super::jobs::would_write(detail));
-    if !detail.writes.is_empty() {
-        let _ = writeln!(text, "wrote");
-        for write in &detail.writes {
-            let old = write
-                .old_value
-                .as_deref()
-                .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
-            let _ = writeln!(
-                text,
-                "  {} {}.{}: {old} -> {:?}",
-                write.object, write.record_id, write.field, write.new_value
-            );
-        }
-    }
+    text.push_str(&super::jobs::values(detail, "wrote"));
     let outcome = job
         .outcome
         .as_deref()
