@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use anyhow::Context;
+use competitor_sync::gong::types::is_call_id;
 use competitor_sync::store::{JobDetail, JobStatus};
 use competitor_sync::worker::Worker;
 use serde_json::{json, Value};
@@ -14,7 +15,7 @@ pub struct Report {
 }
 
 pub async fn run(worker: &Worker, call_id: &str, dry_run: bool) -> anyhow::Result<Report> {
-    if call_id.is_empty() || call_id.len() > 20 || !call_id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_call_id(call_id) {
         anyhow::bail!("`{call_id}` is not a Gong call id (up to 20 digits)");
     }
     // Only the id is known: the job takes the call's CRM context from Gong.

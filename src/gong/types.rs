@@ -106,6 +106,11 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Whether `id` can be a Gong call id: 1 to 20 digits.
+pub fn is_call_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Gong ids are up to 20 digits: kept as strings, accepted as JSON numbers too.
 fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use super::error::ApiError;
 use super::AppState;
 use crate::digest::sha256_hex;
-use crate::gong::types::Call;
+use crate::gong::types::{is_call_id, Call};
 use crate::store::{DeliveryDisposition, NewJob, StoreError};
 use crate::telemetry;
 
@@ -181,7 +181,7 @@ pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
         )
     })?;
     let call_id = call.meta_data.id;
-    if call_id.is_empty() || call_id.len() > 20 || !call_id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_call_id(&call_id) {
         return Err(ApiError::bad_request(
             "invalid_payload",
             "callData.metaData.id is not a Gong call id (up to 20 digits)",
