@@ -158,7 +158,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewJob;
+    use crate::store::{temp_store, NewJob};
 
     fn calls(ids: &[&str]) -> Vec<ListedCall> {
         ids.iter()
@@ -169,16 +169,9 @@ mod tests {
             .collect()
     }
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = Store::connect(&url).await.expect("store");
-        (dir, store)
-    }
-
     #[tokio::test]
     async fn pages_commit_their_jobs_with_the_cursor() {
-        let (_dir, store) = store().await;
+        let (_dir, _, store) = temp_store().await;
         let first = calls(&["1", "2"]);
         let counts = store
             .enqueue_page(
@@ -225,9 +218,8 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_another_process_queued_count_toward_the_bound_once_recounted() {
-        let (dir, service) = store().await;
+        let (_dir, url, service) = temp_store().await;
         let service = service.with_max_queued(Some(2));
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
         let backfill = Store::connect(&url).await.expect("second process");
         backfill
             .enqueue_page(
@@ -259,7 +251,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_finished_only_as_a_dry_run_is_queued_again() {
-        let (_dir, store) = store().await;
+        let (_dir, _, store) = temp_store().await;
         let accepted = store
             .accept(NewJob {
                 call_id: "7",

@@ -206,3 +206,13 @@ pub(crate) fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
+
+/// A store in a fresh temporary directory, and its URL (to open it again, as a second
+/// process would).
+#[cfg(test)]
+pub(crate) async fn temp_store() -> (tempfile::TempDir, String, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = Store::connect(&url).await.expect("store");
+    (dir, url, store)
+}

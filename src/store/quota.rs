@@ -78,9 +78,7 @@ mod tests {
     use super::*;
 
     async fn stores() -> (tempfile::TempDir, Store, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let first = Store::connect(&url).await.expect("store");
+        let (dir, url, first) = crate::store::temp_store().await;
         // A second process on the same file.
         let second = Store::connect(&url).await.expect("store");
         (dir, first, second)
