@@ -29,8 +29,7 @@ fn jobs(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 /// A store holding one done job (the fixture call) and one dead one (a deleted Opportunity).
 async fn store_with_history() -> (tempfile::TempDir, String, String) {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     let mut other = fixture("gong_webhook.json")["callData"].clone();
     other["metaData"]["id"] = json!("42");
     other["context"][0]["objects"][1]["objectId"] = json!(SECOND_OPPORTUNITY);

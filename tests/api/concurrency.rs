@@ -72,11 +72,7 @@ async fn calls_sharing_an_opportunity_in_merge_mode_lose_no_names() {
         read_delay: Duration::from_millis(30),
         ..SalesforceRecords::default()
     };
-    records
-        .values
-        .lock()
-        .expect("lock")
-        .insert(shared.to_owned(), "Incumbent".to_owned());
+    records.seed(shared, "Incumbent");
     for (verb, route) in [("PATCH", COLLECTIONS_PATH), ("GET", QUERY_PATH)] {
         Mock::given(method(verb))
             .and(path(route))

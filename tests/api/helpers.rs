@@ -288,6 +288,12 @@ impl TestApp {
         token
     }
 
+    /// Gong answering with the fixture webhook's call.
+    pub async fn mount_fixture_call(&self) {
+        self.mount_gong_call(&fixture("gong_webhook.json")["callData"])
+            .await;
+    }
+
     pub async fn mount_gong_call(&self, call: &Value) {
         Mock::given(method("POST"))
             .and(path(GONG_PATH))

@@ -38,8 +38,7 @@ fn two_opportunities() -> Value {
 #[tokio::test]
 async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     patch_fails(
         &app,
@@ -116,8 +115,7 @@ async fn a_job_that_runs_out_of_attempts_ends_dead_with_the_last_error() {
         .with("RETRY__MAX_ATTEMPTS", "3")
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     patch_fails(
         &app,
@@ -272,8 +270,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
         .with("ADMIN__TOKEN", ADMIN_TOKEN)
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     patch_fails(&app, 403, fixture("sf_error_403_limit.json"), 1).await;
     app.mount_records().await;
@@ -314,8 +311,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
 #[tokio::test]
 async fn values_longer_than_the_field_lose_whole_names() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     let mut describe = fixture("sf_opportunity_describe.json");
     for field in describe["fields"].as_array_mut().expect("fields") {
         if field["name"] == "Main_Competitors__c" {
@@ -404,8 +400,7 @@ async fn shutdown_releases_jobs_that_outlast_the_grace_period() {
         .with("SERVER__SHUTDOWN_GRACE", "100ms")
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(204).set_delay(Duration::from_secs(30)))

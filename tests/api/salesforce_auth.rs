@@ -108,8 +108,7 @@ async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
         .with("SALESFORCE__REFRESH_TOKEN", "refresh-1")
         .spawn()
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     let mut first = app.token_body("access-1");
     first["refresh_token"] = json!("refresh-2");
     mount_token_once(&app, first).await;
@@ -148,8 +147,7 @@ async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
 #[tokio::test]
 async fn an_expired_session_gets_one_new_token_and_one_retry() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     mount_token_once(&app, app.token_body("expired-token")).await;
     mount_token_once(&app, app.token_body("fresh-token")).await;
     Mock::given(method("PATCH"))
@@ -185,8 +183,7 @@ async fn workers_that_see_the_same_expired_token_renew_it_once() {
         .respond_with(ResponseTemplate::new(200).set_body_json(app.token_body("fresh-token")))
         .mount(&app.salesforce)
         .await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     Mock::given(method("PATCH"))
         .and(header("authorization", "Bearer expired-token"))
         .respond_with(
@@ -213,8 +210,7 @@ async fn workers_that_see_the_same_expired_token_renew_it_once() {
 #[tokio::test]
 async fn a_refused_grant_fails_jobs_with_a_clear_message_and_no_request_loop() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     Mock::given(method("POST"))
         .and(path(TOKEN_PATH))
         .respond_with(
@@ -250,8 +246,7 @@ async fn a_refused_grant_fails_jobs_with_a_clear_message_and_no_request_loop() {
 #[tokio::test]
 async fn a_token_rejected_twice_is_an_auth_failure_not_a_loop() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     Mock::given(method("PATCH"))
         .respond_with(

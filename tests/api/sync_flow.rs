@@ -248,11 +248,7 @@ async fn merge_mode_keeps_existing_names_and_adds_new_ones() {
         .spawn()
         .await;
     let records = app.mount_happy_path().await;
-    records
-        .values
-        .lock()
-        .expect("lock")
-        .insert(OPPORTUNITY.into(), "Gong, clari".into());
+    records.seed(OPPORTUNITY, "Gong, clari");
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
     let job = app.finished_job(&job_id).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
@@ -287,11 +283,7 @@ async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
         .spawn()
         .await;
     let records = app.mount_happy_path().await;
-    records
-        .values
-        .lock()
-        .expect("lock")
-        .insert(OPPORTUNITY.into(), "Outreach, Chorus, Clari".into());
+    records.seed(OPPORTUNITY, "Outreach, Chorus, Clari");
     let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Skipped);
     assert!(
@@ -391,8 +383,7 @@ async fn a_call_gong_does_not_know_fails_without_retrying() {
 #[tokio::test]
 async fn a_wrong_field_name_fails_the_job_with_salesforces_reason() {
     let app = TestApp::spawn().await;
-    app.mount_gong_call(&fixture("gong_webhook.json")["callData"])
-        .await;
+    app.mount_fixture_call().await;
     app.mount_token().await;
     // Inside a 200 collection answer, as Salesforce reports per-record errors.
     let records = app.mount_records().await;
