@@ -148,7 +148,6 @@ async fn list(
         return Ok(tally);
     }
     let mut cursor = progress.cursor;
-    let mut listed = progress.listed;
     while !interrupted.is_cancelled() {
         let page = tokio::select! {
             page = list_page(worker, options, cursor.as_deref()) => page?,
@@ -177,12 +176,11 @@ async fn list(
             )
             .await?;
         wake.notify_waiters();
-        listed += u64::try_from(calls.len()).unwrap_or_default();
         tally.listed += u64::try_from(calls.len()).unwrap_or_default();
         tally.enqueued.queued += counts.queued;
         tally.enqueued.already_queued += counts.already_queued;
         tally.enqueued.already_done += counts.already_done;
-        bars.listed(listed, page.total);
+        bars.listed(progress.listed + tally.listed, page.total);
         cursor = page.next_cursor;
         if cursor.is_none() {
             break;
