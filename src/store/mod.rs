@@ -127,25 +127,20 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let (accepts, requests) = mpsc::channel(4096);
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
-                .fetch_one(&writer)
-                .await?;
-        let pending = Arc::new(PendingJobs {
-            limit: AtomicU64::new(0),
-            count: AtomicU64::new(u64::try_from(count).unwrap_or_default()),
-        });
+        let pending = Arc::new(PendingJobs::default());
         tokio::spawn(accept::run_writer(
             writer.clone(),
             Arc::clone(&pending),
             requests,
         ));
-        Ok(Self {
+        let store = Self {
             pool,
             writer,
             accepts,
             pending,
-        })
+        };
+        store.recount_pending().await?;
+        Ok(store)
     }
 
     /// Bounds the queue: beyond `limit` waiting or running jobs, new ones are refused.
