@@ -8,9 +8,8 @@ use std::sync::Arc;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
-use super::jobs::{Delivery, Disposition, NewJob};
+use super::jobs::{insert_queued, Delivery, Disposition, NewJob, QueuedJob};
 use super::{now_ms, PendingJobs, Store, StoreError};
 
 /// The queue limit, and how many jobs are waiting or running as the group goes.
@@ -230,19 +229,15 @@ async fn accept_one(
                 }
                 bound.pending += 1;
             }
-            let id = Uuid::now_v7().to_string();
-            sqlx::query(
-                "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6)",
-            )
-            .bind(&id)
-            .bind(job.call_id)
-            .bind(job.is_test)
-            .bind(job.call_data)
-            .bind(job.content_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let queued = QueuedJob {
+                call_id: job.call_id,
+                is_test: job.is_test,
+                call_data: job.call_data,
+                content_hash: job.content_hash,
+                dry_run: false,
+                backfill: None,
+            };
+            let id = insert_queued(tx, &queued, now).await?;
             Delivery {
                 job_id: id,
                 disposition: Disposition::New,

@@ -3,8 +3,8 @@
 //! page), so a run stopped part-way resumes at the next page without repeating work.
 
 use sqlx::Row;
-use uuid::Uuid;
 
+use super::jobs::{insert_queued, QueuedJob};
 use super::{now_ms, QueueDepth, Store, StoreError};
 use crate::store::JobStatus;
 
@@ -105,19 +105,15 @@ impl Store {
                 Some(JobStatus::Queued | JobStatus::Running) => counts.already_queued += 1,
                 Some(JobStatus::Done | JobStatus::Skipped) => counts.already_done += 1,
                 Some(JobStatus::Dead) | None => {
-                    sqlx::query(
-                        "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, \
-                             run_after, created_at, updated_at, dry_run, backfill) \
-                         VALUES (?1, ?2, 0, ?3, '', 'queued', ?4, ?4, ?4, ?5, ?6)",
-                    )
-                    .bind(Uuid::now_v7().to_string())
-                    .bind(&call.call_id)
-                    .bind(&call.call_data)
-                    .bind(now)
-                    .bind(dry_run)
-                    .bind(range)
-                    .execute(&mut *tx)
-                    .await?;
+                    let queued = QueuedJob {
+                        call_id: &call.call_id,
+                        is_test: false,
+                        call_data: &call.call_data,
+                        content_hash: "",
+                        dry_run,
+                        backfill: Some(range),
+                    };
+                    insert_queued(&mut tx, &queued, now).await?;
                     counts.queued += 1;
                 }
             }

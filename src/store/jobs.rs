@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -443,19 +444,16 @@ impl Store {
         call_data: &str,
         dry_run: bool,
     ) -> Result<String, StoreError> {
-        let id = Uuid::now_v7().to_string();
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, created_at, updated_at, dry_run) \
-             VALUES (?1, ?2, 0, ?3, '', 'queued', ?4, ?4, ?4, ?5)",
-        )
-        .bind(&id)
-        .bind(call_id)
-        .bind(call_data)
-        .bind(now)
-        .bind(dry_run)
-        .execute(&self.writer)
-        .await?;
+        let mut writer = self.writer.acquire().await?;
+        let queued = QueuedJob {
+            call_id,
+            is_test: false,
+            call_data,
+            content_hash: "",
+            dry_run,
+            backfill: None,
+        };
+        let id = insert_queued(&mut writer, &queued, now_ms()).await?;
         self.pending.added(1);
         Ok(id)
     }
@@ -663,6 +661,43 @@ impl Store {
             .await?;
         depth_from_rows(&rows)
     }
+}
+
+/// A job to insert, queued and due at once.
+pub(super) struct QueuedJob<'a> {
+    pub call_id: &'a str,
+    pub is_test: bool,
+    pub call_data: &'a str,
+    /// Empty for jobs no delivery is compared with (operator-queued ones).
+    pub content_hash: &'a str,
+    pub dry_run: bool,
+    /// The backfill range that queued it.
+    pub backfill: Option<&'a str>,
+}
+
+/// Inserts `job` as queued, due at `now`; returns its new id.
+pub(super) async fn insert_queued(
+    conn: &mut SqliteConnection,
+    job: &QueuedJob<'_>,
+    now: i64,
+) -> Result<String, StoreError> {
+    let id = Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, \
+             created_at, updated_at, dry_run, backfill) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7, ?8)",
+    )
+    .bind(&id)
+    .bind(job.call_id)
+    .bind(job.is_test)
+    .bind(job.call_data)
+    .bind(job.content_hash)
+    .bind(now)
+    .bind(job.dry_run)
+    .bind(job.backfill)
+    .execute(conn)
+    .await?;
+    Ok(id)
 }
 
 /// Rows of `status, COUNT(*) AS n ... GROUP BY status` as counts per status.
