@@ -14,7 +14,7 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready to accept webhooks: the store answers. A Salesforce pause is reported in the
+/// Ready to accept webhooks: the store answers and can commit. A Salesforce pause is reported in the
 /// detail but keeps the service ready: webhooks are still accepted and wait in the queue.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let salesforce = match state.salesforce_pause.active() {
@@ -26,7 +26,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             format!("paused until {until}: {}", pause.reason)
         }
     };
-    match state.store.ping().await {
+    match state.store.readiness().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({

@@ -6,10 +6,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::jobs::{insert_queued, Delivery, Disposition, NewJob, QueuedJob};
+use super::write::Writer;
 use super::{now_ms, PendingJobs, Store, StoreError};
 
 /// The queue limit, and how many jobs are waiting or running as the group goes.
@@ -83,7 +84,7 @@ impl Store {
 /// once and answers each. If the transaction fails, every request of the group gets the
 /// error and nothing of it is stored.
 pub(super) async fn run_writer(
-    writer: SqlitePool,
+    writer: Writer,
     pending: Arc<PendingJobs>,
     mut requests: mpsc::Receiver<AcceptRequest>,
 ) {
@@ -101,7 +102,7 @@ pub(super) async fn run_writer(
                 limit,
                 pending: pending.count.load(Ordering::Relaxed),
             });
-        match commit_group(&writer, &group, bound).await {
+        match writer.run(commit_group(&writer, &group, bound)).await {
             Ok(results) => {
                 let created = results
                     .iter()
@@ -125,15 +126,15 @@ pub(super) async fn run_writer(
 }
 
 async fn commit_group(
-    writer: &SqlitePool,
+    writer: &Writer,
     group: &[AcceptRequest],
     mut bound: Option<QueueBound>,
 ) -> Result<Vec<Result<Delivery, StoreError>>, StoreError> {
     let now = now_ms();
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = writer.begin().await?;
     let mut results = Vec::with_capacity(group.len());
     for request in group {
-        match accept_one(&mut tx, &request.job.as_new_job(), bound.as_mut(), now).await {
+        match accept_one(tx.conn(), &request.job.as_new_job(), bound.as_mut(), now).await {
             // A full queue refuses this delivery only; it wrote nothing.
             Err(StoreError::QueueFull { limit }) => {
                 results.push(Err(StoreError::QueueFull { limit }))
@@ -154,12 +155,17 @@ async fn accept_one(
 ) -> Result<Delivery, StoreError> {
     let known_message: Option<String> = match job.webhook_id {
         Some(webhook_id) => {
-            // A dry-run job wrote nothing: a redelivery after dry run ends is new work.
+            // The id marks a redelivery only of the same payload: a sender reusing an id for
+            // another call (or changed content) sends new work, which must not be hidden.
+            // A dry-run job wrote nothing: a redelivery after dry run ends is new work too.
             sqlx::query_scalar(
                 "SELECT d.job_id FROM deliveries d JOIN jobs j ON j.id = d.job_id \
-                 WHERE d.webhook_id = ?1 AND j.dry_run = 0 LIMIT 1",
+                 WHERE d.webhook_id = ?1 AND d.call_id = ?2 AND d.content_hash = ?3 \
+                     AND j.dry_run = 0 LIMIT 1",
             )
             .bind(webhook_id)
+            .bind(job.call_id)
+            .bind(job.content_hash)
             .fetch_optional(&mut *tx)
             .await?
         }
@@ -188,14 +194,16 @@ async fn accept_one(
             ))
         })
         .transpose()?;
-    let delivery = match latest {
-        _ if known_message.is_some() => Delivery {
-            job_id: known_message.unwrap_or_default(),
+    let delivery = match (known_message, latest) {
+        (Some(job_id), _) => Delivery {
+            job_id,
             disposition: Disposition::Duplicate,
         },
-        Some((id, status, _)) if status == "queued" => {
+        (None, Some((id, status, _))) if status == "queued" => {
+            // New inputs: a plan made from the old ones no longer holds.
             sqlx::query(
-                "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4 \
+                "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4, \
+                     plan = CASE WHEN content_hash = ?3 THEN plan END \
                  WHERE id = ?5",
             )
             .bind(job.call_data)
@@ -210,11 +218,13 @@ async fn accept_one(
                 disposition: Disposition::Joined,
             }
         }
-        Some((id, status, hash)) if status == "running" && hash == job.content_hash => Delivery {
-            job_id: id,
-            disposition: Disposition::Joined,
-        },
-        Some((id, status, hash))
+        (None, Some((id, status, hash))) if status == "running" && hash == job.content_hash => {
+            Delivery {
+                job_id: id,
+                disposition: Disposition::Joined,
+            }
+        }
+        (None, Some((id, status, hash)))
             if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
         {
             Delivery {

@@ -74,11 +74,15 @@ impl Store {
 
     /// Forgets a range's progress, so the next run lists it from the first page again.
     pub async fn restart_backfill(&self, range: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM backfills WHERE range_key = ?1")
-            .bind(range)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.writer
+            .run(async {
+                sqlx::query("DELETE FROM backfills WHERE range_key = ?1")
+                    .bind(range)
+                    .execute(self.writer.pool())
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// Queues a job for each listed call that needs one and records the page as listed, in
@@ -90,53 +94,57 @@ impl Store {
         page: Page<'_>,
         dry_run: bool,
     ) -> Result<PageEnqueued, StoreError> {
-        let now = now_ms();
-        let mut counts = PageEnqueued::default();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        for call in page.calls {
-            let latest: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM jobs WHERE call_id = ?1 AND dry_run = 0 \
-                 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(&call.call_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match latest.as_deref().and_then(JobStatus::parse) {
-                Some(JobStatus::Queued | JobStatus::Running) => counts.already_queued += 1,
-                Some(JobStatus::Done | JobStatus::Skipped) => counts.already_done += 1,
-                Some(JobStatus::Dead) | None => {
-                    let queued = QueuedJob {
-                        call_id: &call.call_id,
-                        is_test: false,
-                        call_data: &call.call_data,
-                        content_hash: "",
-                        dry_run,
-                        backfill: Some(range),
-                    };
-                    insert_queued(&mut tx, &queued, now).await?;
-                    counts.queued += 1;
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let mut counts = PageEnqueued::default();
+                let mut tx = self.writer.begin().await?;
+                for call in page.calls {
+                    let latest: Option<String> = sqlx::query_scalar(
+                        "SELECT status FROM jobs WHERE call_id = ?1 AND dry_run = 0 \
+                     ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(&call.call_id)
+                    .fetch_optional(tx.conn())
+                    .await?;
+                    match latest.as_deref().and_then(JobStatus::parse) {
+                        Some(JobStatus::Queued | JobStatus::Running) => counts.already_queued += 1,
+                        Some(JobStatus::Done | JobStatus::Skipped) => counts.already_done += 1,
+                        Some(JobStatus::Dead) | None => {
+                            let queued = QueuedJob {
+                                call_id: &call.call_id,
+                                is_test: false,
+                                call_data: &call.call_data,
+                                content_hash: "",
+                                dry_run,
+                                backfill: Some(range),
+                            };
+                            insert_queued(tx.conn(), &queued, now).await?;
+                            counts.queued += 1;
+                        }
+                    }
                 }
-            }
-        }
-        let listed = i64::try_from(page.calls.len()).unwrap_or(i64::MAX);
-        sqlx::query(
-            "INSERT INTO backfills (range_key, cursor, listed, total, complete, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (range_key) DO UPDATE SET cursor = excluded.cursor, \
-                 listed = listed + excluded.listed, total = COALESCE(excluded.total, total), \
-                 complete = excluded.complete, updated_at = excluded.updated_at",
-        )
-        .bind(range)
-        .bind(page.next_cursor)
-        .bind(listed)
-        .bind(page.total.and_then(|t| i64::try_from(t).ok()))
-        .bind(page.next_cursor.is_none())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.pending.added(counts.queued);
-        Ok(counts)
+                let listed = i64::try_from(page.calls.len()).unwrap_or(i64::MAX);
+                sqlx::query(
+                "INSERT INTO backfills (range_key, cursor, listed, total, complete, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (range_key) DO UPDATE SET cursor = excluded.cursor, \
+                     listed = listed + excluded.listed, total = COALESCE(excluded.total, total), \
+                     complete = excluded.complete, updated_at = excluded.updated_at",
+            )
+            .bind(range)
+            .bind(page.next_cursor)
+            .bind(listed)
+            .bind(page.total.and_then(|t| i64::try_from(t).ok()))
+            .bind(page.next_cursor.is_none())
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+                tx.commit().await?;
+                self.pending.added(counts.queued);
+                Ok(counts)
+            })
+            .await
     }
 
     /// The jobs a backfill range queued, by status.

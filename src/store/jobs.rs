@@ -251,85 +251,93 @@ impl Store {
     /// only their first `limit` merged: sorting every due job would hold the write lock for
     /// as long as the backlog is deep.
     pub async fn claim_batch(&self, limit: usize, lease: Duration) -> Result<Vec<Job>, StoreError> {
-        let now = now_ms();
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
-                 locked_until = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM ( \
-                              SELECT * FROM (SELECT id, run_after FROM jobs \
-                                  WHERE status = 'queued' AND run_after <= ?3 \
-                                  ORDER BY run_after LIMIT ?4) \
-                              UNION ALL \
-                              SELECT * FROM (SELECT id, run_after FROM jobs \
-                                  WHERE status = 'running' AND locked_until <= ?3 \
-                                  ORDER BY run_after LIMIT ?4)) \
-                          ORDER BY run_after, id LIMIT ?4) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7().to_string())
-            .bind(now.saturating_add(lease_ms))
-            .bind(now)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.writer)
-            .await?;
-        let mut jobs = rows
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs.sort_by(|a, b| (a.run_after, &a.id).cmp(&(b.run_after, &b.id)));
-        Ok(jobs)
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
+                     locked_until = ?2, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM ( \
+                                  SELECT * FROM (SELECT id, run_after FROM jobs \
+                                      WHERE status = 'queued' AND run_after <= ?3 \
+                                      ORDER BY run_after LIMIT ?4) \
+                                  UNION ALL \
+                                  SELECT * FROM (SELECT id, run_after FROM jobs \
+                                      WHERE status = 'running' AND locked_until <= ?3 \
+                                      ORDER BY run_after LIMIT ?4)) \
+                              ORDER BY run_after, id LIMIT ?4) \
+                 RETURNING {JOB_COLUMNS}"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(now.saturating_add(lease_ms))
+                    .bind(now)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(self.writer.pool())
+                    .await?;
+                let mut jobs = rows
+                    .iter()
+                    .map(job_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                jobs.sort_by(|a, b| (a.run_after, &a.id).cmp(&(b.run_after, &b.id)));
+                Ok(jobs)
+            })
+            .await
     }
 
     /// Records the outcome of records, and the field values written to them, in one
     /// transaction, as soon as the CRM confirmed them. A retried job skips records already
     /// resolved.
     pub async fn resolve_targets(&self, resolutions: &[Resolution<'_>]) -> Result<(), StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        for Resolution {
-            job,
-            target,
-            writes,
-        } in resolutions
-        {
-            for write in writes {
+        self.writer
+            .run(async {
+            let now = now_ms();
+            let mut tx = self.writer.begin().await?;
+            for Resolution {
+                job,
+                target,
+                writes,
+            } in resolutions
+            {
+                for write in writes {
+                    sqlx::query(
+                        "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .bind(&job.id)
+                    .bind(&job.call_id)
+                    .bind(&write.object)
+                    .bind(&write.record_id)
+                    .bind(&write.field)
+                    .bind(&write.old_value)
+                    .bind(&write.new_value)
+                    .bind(now)
+                    .execute(tx.conn())
+                    .await?;
+                }
                 sqlx::query(
-                    "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
+                         detail = excluded.detail, updated_at = excluded.updated_at",
                 )
                 .bind(&job.id)
-                .bind(&job.call_id)
-                .bind(&write.object)
-                .bind(&write.record_id)
-                .bind(&write.field)
-                .bind(&write.old_value)
-                .bind(&write.new_value)
+                .bind(&target.object)
+                .bind(&target.record_id)
+                .bind(match target.status {
+                    TargetStatus::Done => "done",
+                    TargetStatus::Dead => "dead",
+                })
+                .bind(&target.detail)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             }
-            sqlx::query(
-                "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
-                     detail = excluded.detail, updated_at = excluded.updated_at",
-            )
-            .bind(&job.id)
-            .bind(&target.object)
-            .bind(&target.record_id)
-            .bind(match target.status {
-                TargetStatus::Done => "done",
-                TargetStatus::Dead => "dead",
+            tx.commit().await?;
+            Ok(())
             })
-            .bind(&target.detail)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            .await
     }
 
     /// The records a job has resolved so far.
@@ -362,77 +370,81 @@ impl Store {
     /// job, whether this worker still held its lease (if not, another worker took the job
     /// over after this one stalled, and the other worker's result stands).
     pub async fn end_jobs(&self, ends: &[(&Job, JobEnd)]) -> Result<Vec<bool>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        let mut held = Vec::with_capacity(ends.len());
-        let mut finished = 0u64;
-        for (job, end) in ends {
-            let updated = match end {
-                JobEnd::Finish(finish) => {
-                    let (status, outcome, result) = match finish {
-                        Finish::Done { outcome, result } => {
-                            (JobStatus::Done, outcome, Some(result))
-                        }
-                        Finish::Skipped { reason, result } => {
-                            (JobStatus::Skipped, reason, result.as_ref())
-                        }
-                        Finish::Dead { reason, result } => {
-                            (JobStatus::Dead, reason, result.as_ref())
-                        }
-                        Finish::DryRun { outcome, result } => {
-                            (JobStatus::Skipped, outcome, Some(result))
-                        }
-                    };
-                    let dry_run = matches!(finish, Finish::DryRun { .. });
-                    let last_error = (status == JobStatus::Dead).then_some(outcome);
-                    sqlx::query(
-                        "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
-                             last_error = COALESCE(?4, last_error), dry_run = MAX(dry_run, ?8), \
-                             lease_id = NULL, locked_until = NULL, updated_at = ?5 \
-                         WHERE id = ?6 AND lease_id = ?7",
-                    )
-                    .bind(status.as_str())
-                    .bind(outcome)
-                    .bind(result.map(|r| r.to_string()))
-                    .bind(last_error)
-                    .bind(now)
-                    .bind(&job.id)
-                    .bind(&job.lease_id)
-                    .bind(dry_run)
-                    .execute(&mut *tx)
-                    .await?
+        self.writer
+            .run(async {
+            let now = now_ms();
+            let mut tx = self.writer.begin().await?;
+            let mut held = Vec::with_capacity(ends.len());
+            let mut finished = 0u64;
+            for (job, end) in ends {
+                let updated = match end {
+                    JobEnd::Finish(finish) => {
+                        let (status, outcome, result) = match finish {
+                            Finish::Done { outcome, result } => {
+                                (JobStatus::Done, outcome, Some(result))
+                            }
+                            Finish::Skipped { reason, result } => {
+                                (JobStatus::Skipped, reason, result.as_ref())
+                            }
+                            Finish::Dead { reason, result } => {
+                                (JobStatus::Dead, reason, result.as_ref())
+                            }
+                            Finish::DryRun { outcome, result } => {
+                                (JobStatus::Skipped, outcome, Some(result))
+                            }
+                        };
+                        let dry_run = matches!(finish, Finish::DryRun { .. });
+                        let last_error = (status == JobStatus::Dead).then_some(outcome);
+                        sqlx::query(
+                            "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
+                                 last_error = COALESCE(?4, last_error), dry_run = MAX(dry_run, ?8), \
+                                 lease_id = NULL, locked_until = NULL, updated_at = ?5 \
+                             WHERE id = ?6 AND lease_id = ?7",
+                        )
+                        .bind(status.as_str())
+                        .bind(outcome)
+                        .bind(result.map(|r| r.to_string()))
+                        .bind(last_error)
+                        .bind(now)
+                        .bind(&job.id)
+                        .bind(&job.lease_id)
+                        .bind(dry_run)
+                        .execute(tx.conn())
+                        .await?
+                    }
+                    JobEnd::Requeue {
+                        reason,
+                        delay,
+                        refund,
+                    } => {
+                        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                        sqlx::query(
+                            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), \
+                                 last_error = ?2, run_after = ?3, lease_id = NULL, locked_until = NULL, \
+                                 updated_at = ?4 \
+                             WHERE id = ?5 AND lease_id = ?6",
+                        )
+                        .bind(refund)
+                        .bind(reason)
+                        .bind(now.saturating_add(delay_ms))
+                        .bind(now)
+                        .bind(&job.id)
+                        .bind(&job.lease_id)
+                        .execute(tx.conn())
+                        .await?
+                    }
+                };
+                let still_held = updated.rows_affected() == 1;
+                if still_held && matches!(end, JobEnd::Finish(_)) {
+                    finished += 1;
                 }
-                JobEnd::Requeue {
-                    reason,
-                    delay,
-                    refund,
-                } => {
-                    let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-                    sqlx::query(
-                        "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), \
-                             last_error = ?2, run_after = ?3, lease_id = NULL, locked_until = NULL, \
-                             updated_at = ?4 \
-                         WHERE id = ?5 AND lease_id = ?6",
-                    )
-                    .bind(refund)
-                    .bind(reason)
-                    .bind(now.saturating_add(delay_ms))
-                    .bind(now)
-                    .bind(&job.id)
-                    .bind(&job.lease_id)
-                    .execute(&mut *tx)
-                    .await?
-                }
-            };
-            let still_held = updated.rows_affected() == 1;
-            if still_held && matches!(end, JobEnd::Finish(_)) {
-                finished += 1;
+                held.push(still_held);
             }
-            held.push(still_held);
-        }
-        tx.commit().await?;
-        self.pending.ended(finished);
-        Ok(held)
+            tx.commit().await?;
+            self.pending.ended(finished);
+            Ok(held)
+            })
+            .await
     }
 
     /// Queues a job for `call_id` at once, whatever jobs the call had before: an operator
@@ -444,55 +456,67 @@ impl Store {
         call_data: &str,
         dry_run: bool,
     ) -> Result<String, StoreError> {
-        let mut writer = self.writer.acquire().await?;
-        let queued = QueuedJob {
-            call_id,
-            is_test: false,
-            call_data,
-            content_hash: "",
-            dry_run,
-            backfill: None,
-        };
-        let id = insert_queued(&mut writer, &queued, now_ms()).await?;
-        self.pending.added(1);
-        Ok(id)
+        self.writer
+            .run(async {
+                let mut writer = self.writer.pool().acquire().await?;
+                let queued = QueuedJob {
+                    call_id,
+                    is_test: false,
+                    call_data,
+                    content_hash: "",
+                    dry_run,
+                    backfill: None,
+                };
+                let id = insert_queued(&mut writer, &queued, now_ms()).await?;
+                self.pending.added(1);
+                Ok(id)
+            })
+            .await
     }
 
     /// Claims one queued job by id, for `lease`; `None` when it is not queued (another
     /// process claimed it, or it finished).
     pub async fn claim_job(&self, id: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
-        let now = now_ms();
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
-                 locked_until = ?2, updated_at = ?3 \
-             WHERE id = ?4 AND status = 'queued' \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::now_v7().to_string())
-            .bind(now.saturating_add(lease_ms))
-            .bind(now)
-            .bind(id)
-            .fetch_optional(&self.writer)
-            .await?;
-        row.map(|row| job_from_row(&row)).transpose()
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = ?1, \
+                     locked_until = ?2, updated_at = ?3 \
+                 WHERE id = ?4 AND status = 'queued' \
+                 RETURNING {JOB_COLUMNS}"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(now.saturating_add(lease_ms))
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(self.writer.pool())
+                    .await?;
+                row.map(|row| job_from_row(&row)).transpose()
+            })
+            .await
     }
 
     /// Returns a job that was interrupted (shutdown) to the queue without counting the
     /// interrupted attempt.
     pub async fn release(&self, job: &Job) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), \
-                 lease_id = NULL, locked_until = NULL, updated_at = ?1 \
-             WHERE id = ?2 AND lease_id = ?3",
-        )
-        .bind(now_ms())
-        .bind(&job.id)
-        .bind(&job.lease_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.writer
+            .run(async {
+                sqlx::query(
+                    "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), \
+                     lease_id = NULL, locked_until = NULL, updated_at = ?1 \
+                 WHERE id = ?2 AND lease_id = ?3",
+                )
+                .bind(now_ms())
+                .bind(&job.id)
+                .bind(&job.lease_id)
+                .execute(self.writer.pool())
+                .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// At start-up, returns jobs left running by a process that died (crash, `kill -9`) to the
@@ -500,41 +524,49 @@ impl Store {
     /// any job still marked running at start-up is an orphan. The interrupted attempt counts:
     /// a job that crashes the process must still end up dead.
     pub async fn recover_interrupted(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = 'queued', lease_id = NULL, locked_until = NULL, \
-                 run_after = ?1, updated_at = ?1 WHERE status = 'running'",
-        )
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected())
+        self.writer
+            .run(async {
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = 'queued', lease_id = NULL, locked_until = NULL, \
+                     run_after = ?1, updated_at = ?1 WHERE status = 'running'",
+                )
+                .bind(now_ms())
+                .execute(self.writer.pool())
+                .await?;
+                Ok(done.rows_affected())
+            })
+            .await
     }
 
     /// Queues a dead job again, with fresh attempts. Records it already wrote stay written;
     /// those that failed are tried again. Returns false when no dead job has this id.
     pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
-                 lease_id = NULL, locked_until = NULL, updated_at = ?1 \
-             WHERE id = ?2 AND status = 'dead'",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 1 {
-            sqlx::query("DELETE FROM job_targets WHERE job_id = ?1 AND status = 'dead'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        if updated.rows_affected() == 1 {
-            self.pending.added(1);
-        }
-        Ok(updated.rows_affected() == 1)
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let mut tx = self.writer.begin().await?;
+                let updated = sqlx::query(
+                "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
+                     lease_id = NULL, locked_until = NULL, updated_at = ?1 \
+                 WHERE id = ?2 AND status = 'dead'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+                if updated.rows_affected() == 1 {
+                    sqlx::query("DELETE FROM job_targets WHERE job_id = ?1 AND status = 'dead'")
+                        .bind(id)
+                        .execute(tx.conn())
+                        .await?;
+                }
+                tx.commit().await?;
+                if updated.rows_affected() == 1 {
+                    self.pending.added(1);
+                }
+                Ok(updated.rows_affected() == 1)
+            })
+            .await
     }
 
     /// The newest jobs, optionally of one status and one call, newest first.
@@ -559,40 +591,48 @@ impl Store {
 
     /// Queues every dead job again (see [`Store::retry_dead`]). Returns how many.
     pub async fn retry_all_dead(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "DELETE FROM job_targets WHERE status = 'dead' \
-             AND job_id IN (SELECT id FROM jobs WHERE status = 'dead')",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
-                 lease_id = NULL, locked_until = NULL, updated_at = ?1 \
-             WHERE status = 'dead'",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.pending.added(updated.rows_affected());
-        Ok(updated.rows_affected())
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let mut tx = self.writer.begin().await?;
+                sqlx::query(
+                    "DELETE FROM job_targets WHERE status = 'dead' \
+                 AND job_id IN (SELECT id FROM jobs WHERE status = 'dead')",
+                )
+                .execute(tx.conn())
+                .await?;
+                let updated = sqlx::query(
+                "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
+                     lease_id = NULL, locked_until = NULL, updated_at = ?1 \
+                 WHERE status = 'dead'",
+            )
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+                tx.commit().await?;
+                self.pending.added(updated.rows_affected());
+                Ok(updated.rows_affected())
+            })
+            .await
     }
 
     /// Deletes jobs that ended (done, skipped or dead) more than `age` ago, with their
     /// deliveries, record outcomes and audit rows. Queued and running jobs are never removed.
     /// Returns how many jobs were deleted.
     pub async fn purge_finished(&self, age: Duration) -> Result<u64, StoreError> {
-        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms().saturating_sub(age_ms);
-        let deleted = sqlx::query(
-            "DELETE FROM jobs WHERE status IN ('done', 'skipped', 'dead') AND updated_at < ?1",
-        )
-        .bind(cutoff)
-        .execute(&self.writer)
-        .await?;
-        Ok(deleted.rows_affected())
+        self.writer
+            .run(async {
+                let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+                let cutoff = now_ms().saturating_sub(age_ms);
+                let deleted = sqlx::query(
+                "DELETE FROM jobs WHERE status IN ('done', 'skipped', 'dead') AND updated_at < ?1",
+            )
+            .bind(cutoff)
+            .execute(self.writer.pool())
+            .await?;
+                Ok(deleted.rows_affected())
+            })
+            .await
     }
 
     /// Age of the oldest job waiting in the queue.
@@ -815,32 +855,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_known_webhook_id_is_a_duplicate_whatever_the_content() {
+    async fn a_known_webhook_id_marks_a_duplicate_only_of_the_same_payload() {
         let (_dir, store) = store().await;
-        let first = NewJob {
+        let message = |job: NewJob<'static>| NewJob {
             webhook_id: Some("msg_1"),
-            ..new_job("42")
+            ..job
         };
-        let id = enqueue(&store, first).await;
-        let again = NewJob {
-            webhook_id: Some("msg_1"),
-            ..with_hash("42", "hash-2")
-        };
-        let delivery = store.accept(again).await.expect("accept");
+        let id = enqueue(&store, message(new_job("42"))).await;
+        let redelivered = store.accept(message(new_job("42"))).await.expect("accept");
         assert_eq!(
-            delivery,
+            redelivered,
             Delivery {
-                job_id: id,
+                job_id: id.clone(),
                 disposition: Disposition::Duplicate
             }
         );
-        let other = NewJob {
-            webhook_id: Some("msg_2"),
-            ..with_hash("43", "hash-2")
-        };
+        // The sender reused the id for another call: new work, not a duplicate of call 42.
+        let other_call = store.accept(message(new_job("43"))).await.expect("accept");
+        assert_eq!(other_call.disposition, Disposition::New);
+        assert_ne!(other_call.job_id, id);
+        // Changed content for the same call joins its waiting job like any delivery.
+        let changed = store
+            .accept(message(with_hash("42", "hash-2")))
+            .await
+            .expect("accept");
         assert_eq!(
-            store.accept(other).await.expect("accept").disposition,
-            Disposition::New
+            changed,
+            Delivery {
+                job_id: id,
+                disposition: Disposition::Joined
+            }
         );
     }
 

@@ -10,6 +10,7 @@ mod jobs;
 mod oauth;
 mod quota;
 mod report;
+mod write;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
+use write::Writer;
 
 pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
 pub use jobs::{
@@ -54,15 +56,30 @@ pub enum StoreError {
     Unavailable(String),
     #[error("the store is closed")]
     Closed,
+    #[error("the store cannot commit: {0}")]
+    CannotCommit(String),
 }
 
 impl Classify for StoreError {
     fn disposition(&self) -> Disposition {
         match self {
             // A busy or briefly unavailable database recovers; the job is tried again.
-            Self::Database(_) | Self::Unavailable(_) => Disposition::Retry { after: None },
+            Self::Database(_) | Self::Unavailable(_) | Self::CannotCommit(_) => {
+                Disposition::Retry { after: None }
+            }
             _ => Disposition::Permanent,
         }
+    }
+}
+
+impl StoreError {
+    /// A failure of the database itself (disk full, I/O, locked out), as opposed to a refusal
+    /// such as a full queue: the write did not happen, and later ones may fail alike.
+    fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_) | Self::Unavailable(_) | Self::CannotCommit(_)
+        )
     }
 }
 
@@ -72,7 +89,7 @@ impl Classify for StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
-    writer: SqlitePool,
+    writer: Writer,
     accepts: mpsc::Sender<accept::AcceptRequest>,
     pending: Arc<PendingJobs>,
 }
@@ -122,6 +139,7 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
+        let writer = Writer::new(writer);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
@@ -157,24 +175,47 @@ impl Store {
     pub async fn recount_pending(&self) -> Result<u64, StoreError> {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
-                .fetch_one(&self.writer)
+                .fetch_one(self.writer.pool())
                 .await?;
         let count = u64::try_from(count).unwrap_or_default();
         self.pending.count.store(count, Ordering::Relaxed);
         Ok(count)
     }
 
-    /// Cheap round trip for the readiness probe.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    /// For the readiness probe: the store answers, and can commit. A cheap read while writes
+    /// succeed; once a write failed (a full disk), a real commit each time until one works,
+    /// so the probe turns ready again by itself when space is back.
+    pub async fn readiness(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        if let Some(reason) = self.writer.failing() {
+            if let Err(error) = self.probe_commit().await {
+                tracing::debug!(%error, %reason, "the store still cannot commit");
+                return Err(StoreError::CannotCommit(reason));
+            }
+        }
         Ok(())
     }
 
-    /// Proves the database accepts writes (permissions, disk, locks) without changing it.
+    /// Proves the database takes a commit (permissions, disk, locks), touching only the
+    /// probe's own row.
     pub async fn check_writable(&self) -> Result<(), StoreError> {
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        tx.rollback().await?;
-        Ok(())
+        self.probe_commit().await
+    }
+
+    async fn probe_commit(&self) -> Result<(), StoreError> {
+        self.writer
+            .run(async {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query(
+                    "INSERT INTO store_probe (id, committed_at) VALUES (1, ?1) \
+                     ON CONFLICT (id) DO UPDATE SET committed_at = excluded.committed_at",
+                )
+                .bind(now_ms())
+                .execute(tx.conn())
+                .await?;
+                tx.commit().await
+            })
+            .await
     }
 
     pub async fn close(&self) {

@@ -31,18 +31,22 @@ impl Store {
         configured: &str,
         value: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO oauth_tokens (name, value, origin, updated_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, origin = excluded.origin, \
-                 updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(fingerprint(configured))
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.writer
+            .run(async {
+            sqlx::query(
+                "INSERT INTO oauth_tokens (name, value, origin, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, origin = excluded.origin, \
+                     updated_at = excluded.updated_at",
+            )
+            .bind(name)
+            .bind(value)
+            .bind(fingerprint(configured))
+            .bind(now_ms())
+            .execute(self.writer.pool())
+            .await?;
+            Ok(())
+            })
+            .await
     }
 }
 

@@ -30,46 +30,54 @@ impl Store {
         spacing: Duration,
         daily_limit: u32,
     ) -> Result<Slot, StoreError> {
-        let day = now_ms() / DAY_MS;
-        let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
-        let sql = format!(
-            "INSERT INTO api_quota (api, next_slot, day, used, blocked_until) \
-             VALUES (?1, {SQL_NOW_MS} + ?2, ?3, 1, 0) \
-             ON CONFLICT (api) DO UPDATE SET \
-                 next_slot = MAX(next_slot, {SQL_NOW_MS}, blocked_until) + ?2, \
-                 used = CASE WHEN day = ?3 THEN used + 1 ELSE 1 END, \
-                 day = ?3 \
-             WHERE day != ?3 OR used < ?4 \
-             RETURNING next_slot - ?2"
-        );
-        let slot: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(api)
-            .bind(spacing)
-            .bind(day)
-            .bind(i64::from(daily_limit))
-            .fetch_optional(&self.writer)
-            .await?;
-        Ok(match slot {
-            Some(at) => Slot::At(at),
-            None => Slot::DayUsedUp {
-                until: (day + 1) * DAY_MS,
-            },
-        })
+        self.writer
+            .run(async {
+                let day = now_ms() / DAY_MS;
+                let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
+                let sql = format!(
+                    "INSERT INTO api_quota (api, next_slot, day, used, blocked_until) \
+                 VALUES (?1, {SQL_NOW_MS} + ?2, ?3, 1, 0) \
+                 ON CONFLICT (api) DO UPDATE SET \
+                     next_slot = MAX(next_slot, {SQL_NOW_MS}, blocked_until) + ?2, \
+                     used = CASE WHEN day = ?3 THEN used + 1 ELSE 1 END, \
+                     day = ?3 \
+                 WHERE day != ?3 OR used < ?4 \
+                 RETURNING next_slot - ?2"
+                );
+                let slot: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(api)
+                    .bind(spacing)
+                    .bind(day)
+                    .bind(i64::from(daily_limit))
+                    .fetch_optional(self.writer.pool())
+                    .await?;
+                Ok(match slot {
+                    Some(at) => Slot::At(at),
+                    None => Slot::DayUsedUp {
+                        until: (day + 1) * DAY_MS,
+                    },
+                })
+            })
+            .await
     }
 
     /// Holds every request for `api` until `until` (Unix ms), e.g. after a 429.
     pub async fn block_requests(&self, api: &str, until: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_quota (api, next_slot, day, used, blocked_until) \
-             VALUES (?1, 0, ?2, 0, ?3) \
-             ON CONFLICT (api) DO UPDATE SET blocked_until = MAX(blocked_until, ?3)",
-        )
-        .bind(api)
-        .bind(now_ms() / DAY_MS)
-        .bind(until)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.writer
+            .run(async {
+                sqlx::query(
+                    "INSERT INTO api_quota (api, next_slot, day, used, blocked_until) \
+                 VALUES (?1, 0, ?2, 0, ?3) \
+                 ON CONFLICT (api) DO UPDATE SET blocked_until = MAX(blocked_until, ?3)",
+                )
+                .bind(api)
+                .bind(now_ms() / DAY_MS)
+                .bind(until)
+                .execute(self.writer.pool())
+                .await?;
+                Ok(())
+            })
+            .await
     }
 }
 

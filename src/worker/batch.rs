@@ -394,7 +394,12 @@ async fn write_records(worker: &Worker, jobs: &[Job], writers: &[Planned]) -> Wr
             would_write,
         };
     }
-    if let Err(error) = worker.store.resolve_targets(&resolutions).await {
+    // The writes went out: their record waits for the store rather than being lost.
+    let recorded = super::until_recorded("the records' outcomes", || {
+        worker.store.resolve_targets(&resolutions)
+    })
+    .await;
+    if let Err(error) = recorded {
         let failure = Failure::of(&error);
         for resolution in &resolutions {
             if let Some(index) = jobs.iter().position(|j| j.id == resolution.job.id) {

@@ -228,7 +228,7 @@ impl Worker {
             metrics.push(metric);
         }
         // Every job's ending in one transaction: one commit per batch, not one per job.
-        match self.store.end_jobs(&ends).await {
+        match until_recorded("the jobs' outcomes", || self.store.end_jobs(&ends)).await {
             Ok(held) => {
                 for ((job, held), metric) in ends.iter().map(|(j, _)| j).zip(held).zip(metrics) {
                     match (held, metric) {
@@ -244,7 +244,7 @@ impl Worker {
                 }
             }
             Err(error) => {
-                tracing::error!(%error, jobs = jobs.len(), "could not record the jobs' outcomes; they are retried when their leases expire");
+                tracing::error!(%error, jobs = jobs.len(), "could not record the jobs' outcomes; they are taken over when their leases expire");
             }
         }
     }
@@ -358,6 +358,41 @@ enum Ending {
     Completed(&'static str),
     /// `competitor_sync_job_retries_total`.
     Retried,
+}
+
+/// Keeps trying to record what a batch did while the store fails for a reason that passes
+/// (a full disk, a lost connection), with a growing pause: the upstream work is done, and
+/// dropping its record would leave the jobs running until their leases run out, then
+/// redo them. Stops at an error that waiting cannot cure, or when the task is cancelled
+/// (shutdown), leaving the jobs to their leases.
+async fn until_recorded<T, Fut>(
+    what: &str,
+    mut record: impl FnMut() -> Fut,
+) -> Result<T, StoreError>
+where
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    const FIRST_PAUSE: Duration = Duration::from_millis(100);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match record().await {
+            Ok(recorded) => {
+                if pause > FIRST_PAUSE {
+                    tracing::info!("recorded {what} once the store took writes again");
+                }
+                return Ok(recorded);
+            }
+            Err(error) if error.disposition() != Disposition::Permanent => {
+                if pause == FIRST_PAUSE {
+                    tracing::error!(%error, "could not record {what}; trying again until the store takes it");
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 fn requeue(reason: String, delay: Duration, refund: u32) -> JobEnd {

@@ -11,6 +11,8 @@ use competitor_sync::digest::sha256_hex;
 use competitor_sync::http::auth::HmacSecret;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
@@ -121,7 +123,7 @@ async fn a_gong_jwt_for_another_body_url_or_time_is_refused_and_changes_nothing(
 }
 
 #[tokio::test]
-async fn a_standard_webhooks_delivery_is_accepted_and_its_id_deduplicates() {
+async fn a_standard_webhooks_id_deduplicates_redeliveries_but_not_another_call_under_it() {
     let app = signed_app().await;
     app.mount_happy_path().await;
     let body = fixture_text("gong_webhook.json").into_bytes();
@@ -137,19 +139,54 @@ async fn a_standard_webhooks_delivery_is_accepted_and_its_id_deduplicates() {
     app.finished_job(first["job_id"].as_str().expect("id"))
         .await;
 
-    // The relay retries the same message with a changed body: the id marks it a duplicate.
-    let changed = serde_json::to_vec(&webhook_with(|call| call["metaData"]["title"] = json!("x")))
-        .expect("JSON");
+    // The relay retries the same message: the id marks it a duplicate.
     let response = post_with(
         &app,
-        &changed,
-        &standard_webhooks_headers("msg_42", now(), &changed),
+        &body,
+        &standard_webhooks_headers("msg_42", now(), &body),
     )
     .await;
     let again: Value = response.json().await.expect("JSON");
     assert_eq!(again["delivery"], "duplicate");
     assert_eq!(again["job_id"], first["job_id"]);
     assert_eq!(app.patches().await.len(), 1);
+
+    // A sender reusing the id for another call sends new work: it must not be hidden as a
+    // duplicate of the first call's job.
+    let other = webhook_with(|call| call["metaData"]["id"] = json!("7782342274025937999"));
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            json!({"filter": {"callIds": ["7782342274025937999"]}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(extensive_with(&other["callData"])))
+        .with_priority(1)
+        .mount(&app.gong)
+        .await;
+    let other_call = serde_json::to_vec(&other).expect("JSON");
+    let response = post_with(
+        &app,
+        &other_call,
+        &standard_webhooks_headers("msg_42", now(), &other_call),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let reused: Value = response.json().await.expect("JSON");
+    assert_eq!(reused["delivery"], "new", "{reused}");
+    assert_eq!(reused["call_id"], "7782342274025937999");
+    assert_ne!(reused["job_id"], first["job_id"]);
+    let job = app
+        .finished_job(reused["job_id"].as_str().expect("id"))
+        .await;
+    assert_eq!(
+        job.status,
+        competitor_sync::store::JobStatus::Done,
+        "{job:?}"
+    );
+    assert_eq!(
+        app.patches().await.len(),
+        2,
+        "the other call was written too"
+    );
     app.stop().await;
 }
 
