@@ -1,5 +1,7 @@
 //! `POST /webhooks/gong`: validate, store, acknowledge. No upstream I/O happens here.
 
+mod duplicate_keys;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -161,6 +163,12 @@ pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
             format!("unexpected data after the JSON object: {e}"),
         )
     })?;
+    if let Ok(Some(key)) = duplicate_keys::first_repeated(text) {
+        return Err(ApiError::bad_request(
+            "invalid_payload",
+            format!("the key {key} appears more than once in its object"),
+        ));
+    }
     let call_data = envelope
         .call_data
         .filter(|raw| raw.get() != "null")
@@ -174,7 +182,10 @@ pub fn validate(body: &[u8]) -> Result<ValidWebhook<'_>, ApiError> {
             "callData.metaData.id is missing",
         ));
     }
-    let call: Call = serde_path_to_error::deserialize(&value).map_err(|e| {
+    // Read from the stored text exactly as the worker will read it: what the door accepts,
+    // the worker can process.
+    let mut call_text = serde_json::Deserializer::from_str(call_data.get());
+    let call: Call = serde_path_to_error::deserialize(&mut call_text).map_err(|e| {
         ApiError::bad_request(
             "invalid_payload",
             format!("callData.{}: {}", e.path(), e.inner()),
@@ -273,5 +284,18 @@ mod tests {
             message(r#"{"isTest": "yes", "callData": {"metaData": {"id": "1"}}}"#)
                 .contains("isTest")
         );
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_naming_it() {
+        let refused = message(r#"{"callData": {"metaData": {"id": "7", "id": "8"}}}"#);
+        assert!(
+            refused.contains("callData.metaData.id appears more than once"),
+            "{refused}"
+        );
+        assert!(message(
+            r#"{"isTest": false, "isTest": true, "callData": {"metaData": {"id": "7"}}}"#
+        )
+        .contains("isTest"));
     }
 }

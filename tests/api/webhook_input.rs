@@ -41,6 +41,22 @@ async fn a_payload_without_a_call_id_is_a_400_naming_the_field() {
 }
 
 #[tokio::test]
+async fn a_repeated_key_is_a_400_naming_it_not_a_job_that_dies_later() {
+    let app = TestApp::spawn().await;
+    let response = post_raw(
+        &app,
+        r#"{"callData": {"metaData": {"id": "7", "id": "8"}}}"#,
+    )
+    .await;
+    let message = assert_rejected(&app, response, 400, "invalid_payload").await;
+    assert_eq!(
+        message,
+        "the key callData.metaData.id appears more than once in its object"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_missing_or_wrong_token_is_a_401() {
     let app = TestApp::spawn().await;
     let body = fixture("gong_webhook.json");
