@@ -196,7 +196,7 @@ pub struct SalesforceSettings {
     pub max_api_usage_ratio: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteMode {
     /// Replace the field with the competitors heard on this call.
@@ -205,7 +205,7 @@ pub enum WriteMode {
     Merge,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncRule {
     #[serde(default = "SyncRule::default_tracker")]

@@ -23,21 +23,32 @@ pub trait Classify {
     fn disposition(&self) -> Disposition;
 }
 
+/// The random factor (±20%) that spreads retries. One is drawn per batch: jobs that failed
+/// together come back together and share requests again, while separate batches spread.
+#[derive(Debug, Clone, Copy)]
+pub struct Jitter(f64);
+
+impl Jitter {
+    pub fn draw() -> Self {
+        Self(rand::rng().random_range(0.8..=1.2))
+    }
+}
+
 /// Delay before attempt `attempt + 1`, after `attempt` (1-based) attempts failed: the base
-/// delay doubled per attempt, capped, with ±20% jitter so a burst of failed jobs does not
-/// come back as a burst. An upstream `Retry-After` wins when it is longer.
+/// delay doubled per attempt, capped, times `jitter`, so a burst of failed batches does not
+/// come back as one burst. An upstream `Retry-After` wins when it is longer.
 pub fn backoff(
     settings: &RetrySettings,
     attempt: u32,
     upstream_hint: Option<Duration>,
+    jitter: Jitter,
 ) -> Duration {
     let exponent = attempt.saturating_sub(1).min(30);
     let raw = settings
         .base_delay
         .saturating_mul(1u32 << exponent)
         .min(settings.max_delay);
-    let jitter = rand::rng().random_range(0.8..=1.2);
-    let delay = raw.mul_f64(jitter).min(settings.max_delay);
+    let delay = raw.mul_f64(jitter.0).min(settings.max_delay);
     upstream_hint.map_or(delay, |hint| delay.max(hint))
 }
 
@@ -61,14 +72,14 @@ mod tests {
     fn delays_double_within_jitter_and_stop_at_the_cap() {
         let s = settings();
         for (attempt, nominal) in [(1u32, 10.0), (2, 20.0), (3, 40.0), (7, 640.0)] {
-            let d = backoff(&s, attempt, None).as_secs_f64();
+            let d = backoff(&s, attempt, None, Jitter::draw()).as_secs_f64();
             assert!(
                 d >= nominal * 0.8 && d <= nominal * 1.2,
                 "attempt {attempt}: {d}"
             );
         }
         for attempt in [8, 15, 1000] {
-            let d = backoff(&s, attempt, None);
+            let d = backoff(&s, attempt, None, Jitter::draw());
             assert!(d <= s.max_delay && d >= s.max_delay.mul_f64(0.8), "{d:?}");
         }
     }
@@ -86,11 +97,18 @@ mod tests {
     }
 
     #[test]
+    fn one_jitter_gives_jobs_with_the_same_attempts_the_same_delay() {
+        let s = settings();
+        let jitter = Jitter::draw();
+        assert_eq!(backoff(&s, 3, None, jitter), backoff(&s, 3, None, jitter));
+    }
+
+    #[test]
     fn a_longer_retry_after_wins() {
         let s = settings();
-        let d = backoff(&s, 1, Some(Duration::from_secs(120)));
+        let d = backoff(&s, 1, Some(Duration::from_secs(120)), Jitter::draw());
         assert_eq!(d, Duration::from_secs(120));
-        let d = backoff(&s, 1, Some(Duration::from_millis(1)));
+        let d = backoff(&s, 1, Some(Duration::from_millis(1)), Jitter::draw());
         assert!(d >= Duration::from_secs(8));
     }
 }

@@ -129,6 +129,10 @@ pub struct Job {
     pub run_after: i64,
     /// Finished under dry run: nothing was written to the CRM.
     pub dry_run: bool,
+    /// What an earlier attempt planned once it had fetched the call (JSON, as the worker
+    /// wrote it): a retry caused by Salesforce alone writes from it without asking Gong.
+    #[serde(skip)]
+    pub plan: Option<String>,
 }
 
 /// One field value written to the CRM.
@@ -170,11 +174,13 @@ pub enum JobEnd {
     /// The job is over: done, skipped or dead.
     Finish(Finish),
     /// Back to the queue, due after `delay`, giving back `refund` attempts (1 when the
-    /// attempt could not run: a pause, a rate limit, another job writing the same record).
+    /// attempt could not run: a pause, a rate limit, another job writing the same record),
+    /// keeping `plan` (see [`Job::plan`]) when the attempt got that far.
     Requeue {
         reason: String,
         delay: Duration,
         refund: u32,
+        plan: Option<String>,
     },
 }
 
@@ -210,7 +216,7 @@ impl QueueDepth {
 
 const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, lease_id, \
                            last_error, outcome, result, created_at, updated_at, run_after, \
-                           dry_run";
+                           dry_run, plan";
 
 impl Store {
     /// Number of deliveries recorded for a job (the first one included).
@@ -398,7 +404,7 @@ impl Store {
                         sqlx::query(
                             "UPDATE jobs SET status = ?1, outcome = ?2, result = ?3, \
                                  last_error = COALESCE(?4, last_error), dry_run = MAX(dry_run, ?8), \
-                                 lease_id = NULL, locked_until = NULL, updated_at = ?5 \
+                                 lease_id = NULL, locked_until = NULL, updated_at = ?5, plan = NULL \
                              WHERE id = ?6 AND lease_id = ?7",
                         )
                         .bind(status.as_str())
@@ -416,12 +422,13 @@ impl Store {
                         reason,
                         delay,
                         refund,
+                        plan,
                     } => {
                         let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
                         sqlx::query(
                             "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - ?1, 0), \
                                  last_error = ?2, run_after = ?3, lease_id = NULL, locked_until = NULL, \
-                                 updated_at = ?4 \
+                                 updated_at = ?4, plan = ?7 \
                              WHERE id = ?5 AND lease_id = ?6",
                         )
                         .bind(refund)
@@ -430,6 +437,7 @@ impl Store {
                         .bind(now)
                         .bind(&job.id)
                         .bind(&job.lease_id)
+                        .bind(plan)
                         .execute(tx.conn())
                         .await?
                     }
@@ -787,6 +795,7 @@ fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Job, StoreError> {
         updated_at: row.try_get("updated_at")?,
         run_after: row.try_get("run_after")?,
         dry_run: row.try_get("dry_run")?,
+        plan: row.try_get("plan")?,
         id,
     })
 }
@@ -812,6 +821,7 @@ mod tests {
                 reason,
                 delay,
                 refund: 0,
+                plan: None,
             };
             Ok(self.end_jobs(&[(job, end)]).await?[0])
         }

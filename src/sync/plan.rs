@@ -2,21 +2,21 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::values::{competitor_names, is_salesforce_id, linked_record_ids};
 use crate::config::{SyncRule, WriteMode};
 use crate::gong::types::{CrmContext, Tracker};
 
 /// The writes one call calls for, grouped by record so each record is written once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub records: Vec<RecordPlan>,
     /// Linked ids that are not Salesforce ids and were left alone.
     pub ignored_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordPlan {
     pub object: String,
     pub record_id: String,
@@ -34,13 +34,12 @@ impl RecordPlan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldPlan {
     pub field: String,
     pub tracker: String,
     pub names: Vec<String>,
     pub separator: String,
-    #[serde(serialize_with = "serialize_mode")]
     pub mode: WriteMode,
 }
 
@@ -175,13 +174,6 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
         }
     }
     out
-}
-
-fn serialize_mode<S: serde::Serializer>(mode: &WriteMode, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match mode {
-        WriteMode::Overwrite => "overwrite",
-        WriteMode::Merge => "merge",
-    })
 }
 
 #[cfg(test)]

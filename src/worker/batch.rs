@@ -32,29 +32,52 @@ struct Owned {
     writes: Vec<FieldWrite>,
 }
 
-/// Processes `jobs` and returns one result per job, in order.
-pub(super) async fn process(worker: &Worker, jobs: &[Job]) -> Vec<JobResult> {
+/// One job's attempt: its result and, once its call was fetched and planned, the plan (kept
+/// with the job for a retry, so a Salesforce failure costs no new Gong request).
+pub(super) struct Attempt {
+    pub result: JobResult,
+    pub plan: Option<Plan>,
+}
+
+/// Processes `jobs` and returns one attempt per job, in order.
+pub(super) async fn process(worker: &Worker, jobs: &[Job]) -> Vec<Attempt> {
     let mut results: Vec<Option<JobResult>> = jobs.iter().map(|_| None).collect();
     let mut to_fetch = Vec::new();
+    let mut planned = Vec::new();
     for (index, job) in jobs.iter().enumerate() {
+        if let Some(plan) = worker.stored_plan(job) {
+            match unresolved(worker, index, job, plan).await {
+                Ok(job) => planned.push(job),
+                Err(failure) => results[index] = Some(Err(failure)),
+            }
+            continue;
+        }
         match screen(worker, job) {
             Ok(webhook) => to_fetch.push((index, webhook)),
             Err(result) => results[index] = Some(result),
         }
     }
     if !to_fetch.is_empty() {
-        let planned = fetch_and_plan(worker, jobs, to_fetch, &mut results).await;
+        planned.extend(fetch_and_plan(worker, jobs, to_fetch, &mut results).await);
+    }
+    let mut plans: Vec<Option<Plan>> = jobs.iter().map(|_| None).collect();
+    for job in &planned {
+        plans[job.index] = Some(job.plan.clone());
+    }
+    if !planned.is_empty() {
         write(worker, jobs, planned, &mut results).await;
     }
     results
         .into_iter()
-        .map(|result| {
-            result.unwrap_or_else(|| {
+        .zip(plans)
+        .map(|(result, plan)| Attempt {
+            result: result.unwrap_or_else(|| {
                 Err(Failure {
                     disposition: Disposition::Retry { after: None },
                     message: "the job was left without an outcome; trying again".into(),
                 })
-            })
+            }),
+            plan,
         })
         .collect()
 }
@@ -145,27 +168,38 @@ async fn fetch_and_plan(
         if !plan.ignored_ids.is_empty() {
             tracing::warn!(job_id = %job.id, ids = ?plan.ignored_ids, "ignoring linked ids that are not Salesforce ids");
         }
-        // Records resolved by an earlier attempt of this job are not written again.
-        let resolved = match worker.store.targets(&job.id).await {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                results[index] = Some(Err(Failure::of(&error)));
-                continue;
-            }
-        };
-        let records = plan
-            .records
-            .iter()
-            .filter(|record| !resolved.iter().any(|t| same_record(t, record)))
-            .cloned()
-            .collect();
-        planned.push(Planned {
-            index,
-            plan,
-            records,
-        });
+        match unresolved(worker, index, job, plan).await {
+            Ok(job) => planned.push(job),
+            Err(failure) => results[index] = Some(Err(failure)),
+        }
     }
     planned
+}
+
+/// The job with the records of `plan` it still has to write: records resolved by an
+/// earlier attempt are not written again.
+async fn unresolved(
+    worker: &Worker,
+    index: usize,
+    job: &Job,
+    plan: Plan,
+) -> Result<Planned, Failure> {
+    let resolved = worker
+        .store
+        .targets(&job.id)
+        .await
+        .map_err(|e| Failure::of(&e))?;
+    let records = plan
+        .records
+        .iter()
+        .filter(|record| !resolved.iter().any(|t| same_record(t, record)))
+        .cloned()
+        .collect();
+    Ok(Planned {
+        index,
+        plan,
+        records,
+    })
 }
 
 fn same_record(target: &Target, record: &RecordPlan) -> bool {

@@ -17,10 +17,10 @@ use tracing::Instrument;
 
 use crate::config::{RetrySettings, SyncRule};
 use crate::gong::GongClient;
-use crate::retry::{backoff, Classify, Disposition};
+use crate::retry::{backoff, Classify, Disposition, Jitter};
 use crate::salesforce::SalesforceClient;
 use crate::store::{now_ms, FieldWrite, Finish, Job, JobEnd, Store, StoreError};
-use crate::sync::SkipReason;
+use crate::sync::{Plan, SkipReason};
 use crate::telemetry;
 pub use record_locks::RecordLocks;
 
@@ -202,6 +202,18 @@ impl Worker {
         self.dry_run || job.dry_run
     }
 
+    /// The plan an earlier attempt of `job` kept, if it was made under today's rules.
+    fn stored_plan(&self, job: &Job) -> Option<Plan> {
+        let stored: StoredPlan = serde_json::from_str(job.plan.as_deref()?).ok()?;
+        (stored.rules == self.rules_fingerprint()).then_some(stored.plan)
+    }
+
+    /// Identifies the rules a plan was made under: a plan kept from other rules is not used.
+    fn rules_fingerprint(&self) -> String {
+        let rules = serde_json::to_string(&self.rules).unwrap_or_default();
+        crate::digest::sha256_hex(rules.as_bytes())
+    }
+
     /// Runs one job now, as `competitor-sync sync` does: claims it if it is still queued
     /// and records its outcome. Returns false when it was not queued (another process has
     /// it, or it already finished).
@@ -216,14 +228,24 @@ impl Worker {
     async fn run_batch(&self, jobs: &[Job]) {
         let span = tracing::info_span!("batch", jobs = jobs.len());
         let started = Instant::now();
-        let results = batch::process(self, jobs).instrument(span).await;
+        let attempts = batch::process(self, jobs).instrument(span).await;
         let elapsed = started.elapsed();
+        // One draw for the batch: its jobs that fail alike come back together, as one batch.
+        let jitter = Jitter::draw();
+        let rules = self.rules_fingerprint();
         let mut ends = Vec::with_capacity(jobs.len());
         let mut metrics = Vec::with_capacity(jobs.len());
-        for (job, result) in jobs.iter().zip(results) {
+        for (job, attempt) in jobs.iter().zip(attempts) {
             telemetry::job_attempt_duration(elapsed);
             let span = tracing::info_span!("job", job_id = %job.id, call_id = %job.call_id, attempt = job.attempts);
-            let (end, metric) = span.in_scope(|| self.decide(job, result));
+            let plan = attempt.plan.and_then(|plan| {
+                let stored = StoredPlan {
+                    rules: rules.clone(),
+                    plan,
+                };
+                serde_json::to_string(&stored).ok()
+            });
+            let (end, metric) = span.in_scope(|| self.decide(job, attempt.result, plan, jitter));
             ends.push((job, end));
             metrics.push(metric);
         }
@@ -249,8 +271,15 @@ impl Worker {
         }
     }
 
-    /// How a job leaves this attempt, and what to count when that is recorded.
-    fn decide(&self, job: &Job, result: Result<Outcome, Failure>) -> (JobEnd, Option<Ending>) {
+    /// How a job leaves this attempt, and what to count when that is recorded. A job going
+    /// back to the queue keeps `plan`.
+    fn decide(
+        &self,
+        job: &Job,
+        result: Result<Outcome, Failure>,
+        plan: Option<String>,
+        jitter: Jitter,
+    ) -> (JobEnd, Option<Ending>) {
         let completed =
             |finish, outcome| (JobEnd::Finish(finish), Some(Ending::Completed(outcome)));
         match result {
@@ -292,7 +321,7 @@ impl Worker {
             Ok(Outcome::Postponed) => {
                 tracing::debug!("job postponed: another job of its batch writes the same record");
                 let reason = "waiting for another job writing the same record".to_owned();
-                (requeue(reason, Duration::ZERO, 1), None)
+                (requeue(reason, Duration::ZERO, 1, plan), None)
             }
             Err(Failure {
                 disposition,
@@ -300,12 +329,12 @@ impl Worker {
             }) => match disposition {
                 Disposition::Defer { after } => {
                     tracing::warn!(error = %message, retry_in_secs = after.as_secs(), "job deferred; its attempt is not counted");
-                    (requeue(message, after, 1), None)
+                    (requeue(message, after, 1, plan), None)
                 }
                 Disposition::Retry { after } if job.attempts < self.retry.max_attempts => {
-                    let delay = backoff(&self.retry, job.attempts, after);
+                    let delay = backoff(&self.retry, job.attempts, after, jitter);
                     tracing::warn!(error = %message, retry_in_secs = delay.as_secs(), "attempt failed; will retry");
-                    (requeue(message, delay, 0), Some(Ending::Retried))
+                    (requeue(message, delay, 0, plan), Some(Ending::Retried))
                 }
                 Disposition::Retry { .. } => {
                     let reason = format!("gave up after {} attempts: {message}", job.attempts);
@@ -395,10 +424,18 @@ where
     }
 }
 
-fn requeue(reason: String, delay: Duration, refund: u32) -> JobEnd {
+fn requeue(reason: String, delay: Duration, refund: u32, plan: Option<String>) -> JobEnd {
     JobEnd::Requeue {
         reason,
         delay,
         refund,
+        plan,
     }
+}
+
+/// A plan as kept with its job, with the rules it was made under.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPlan {
+    rules: String,
+    plan: Plan,
 }

@@ -191,3 +191,51 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
     assert_eq!(records.patch_count(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_salesforce_outage_costs_no_gong_request_and_its_batch_retries_as_one() {
+    let (webhooks, gong) = calls(30);
+    // No batch window to gather stragglers: jobs that come back at different times would be
+    // claimed in different batches.
+    let app = TestApp::builder()
+        .prefill(webhooks)
+        .with("WORKER__BATCH_WINDOW", "1ms")
+        .with("RETRY__BASE_DELAY", "300ms")
+        .with("RETRY__MAX_DELAY", "2s")
+        .spawn()
+        .await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    Mock::given(method("PATCH"))
+        .and(path(COLLECTIONS_PATH))
+        .respond_with(wiremock::ResponseTemplate::new(503).set_body_json(
+            serde_json::json!([{"message": "down", "errorCode": "SERVER_UNAVAILABLE"}]),
+        ))
+        .up_to_n_times(3)
+        .mount(&app.salesforce)
+        .await;
+    let records = app.mount_records().await;
+    app.settled(30).await;
+    assert_eq!(app.store.queue_depth().await.expect("depth").done, 30);
+
+    let gong_requests = gong.requests.lock().expect("lock").len();
+    assert_eq!(
+        gong_requests, 1,
+        "the calls are fetched once; retries caused by Salesforce write from the kept plan"
+    );
+    let updates = app.collection_updates().await;
+    let sizes: Vec<usize> = updates
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+            body["records"].as_array().map_or(0, Vec::len)
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        [30, 30, 30, 30],
+        "the batch that failed together retried together"
+    );
+    assert_eq!(records.patch_count(), 30);
+    app.stop().await;
+}
