@@ -59,15 +59,51 @@ impl GongLimiter {
         self
     }
 
-    /// Waits until one more request may be sent.
+    /// Waits until one more request may be sent. A 429 that comes back while this request
+    /// waits for its slot holds it too: a slot taken before the hold is given up, and a new
+    /// one taken after it.
     pub async fn acquire(&self) {
         loop {
-            let blocked = self.blocked_until.lock().ok().and_then(|guard| *guard);
-            match blocked {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => break,
+            self.wait_for_local_hold().await;
+            self.take_slot().await;
+            if !self.is_held().await {
+                return;
             }
         }
+    }
+
+    async fn wait_for_local_hold(&self) {
+        while let Some(until) = self.local_hold() {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// The end of this process's hold, while it lasts.
+    fn local_hold(&self) -> Option<Instant> {
+        let blocked = self.blocked_until.lock().ok().and_then(|guard| *guard);
+        blocked.filter(|until| *until > Instant::now())
+    }
+
+    /// Whether a 429's hold (this process's, or one shared through the store) is in force.
+    async fn is_held(&self) -> bool {
+        if self.local_hold().is_some() {
+            return true;
+        }
+        let Some(store) = &self.shared else {
+            return false;
+        };
+        match store.requests_blocked_until(API).await {
+            Ok(until) => until > crate::store::now_ms(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the shared Gong hold from the store");
+                false
+            }
+        }
+    }
+
+    /// Takes the next slot of the shared allowance (or this process's, without a store) and
+    /// waits for it.
+    async fn take_slot(&self) {
         if let Some(store) = &self.shared {
             loop {
                 match store

@@ -285,12 +285,16 @@ mod tests {
     }
 
     fn client(server: &MockServer) -> GongClient {
+        client_at(server, 100)
+    }
+
+    fn client_at(server: &MockServer, requests_per_second: u32) -> GongClient {
         let settings = GongSettings {
             base_url: server.uri(),
             access_key: Some(SecretString::from("key")),
             access_key_secret: Some(SecretString::from("secret")),
             request_timeout: Duration::from_secs(5),
-            requests_per_second: NonZeroU32::new(100).expect("non-zero"),
+            requests_per_second: NonZeroU32::new(requests_per_second).expect("non-zero"),
             daily_limit: NonZeroU32::new(10_000).expect("non-zero"),
             batch_size: 100,
         };
@@ -380,6 +384,56 @@ mod tests {
             .await
             .expect("a 404 is an answer");
         assert_eq!(batch.not_found.len(), 2);
+    }
+
+    /// Answers 429 (`Retry-After: 1`) to the first request and an empty page after, noting
+    /// when each request arrived.
+    #[derive(Clone, Default)]
+    struct LimitedOnce {
+        arrivals: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    }
+
+    impl wiremock::Respond for LimitedOnce {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            let mut arrivals = self.arrivals.lock().expect("lock");
+            arrivals.push(std::time::Instant::now());
+            if arrivals.len() == 1 {
+                ResponseTemplate::new(429).insert_header("retry-after", "1")
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!({"calls": []}))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_429_holds_requests_that_had_already_taken_their_slot() {
+        let server = MockServer::start().await;
+        let gong_answers = LimitedOnce::default();
+        Mock::given(method("POST"))
+            .respond_with(gong_answers.clone())
+            .mount(&server)
+            .await;
+        let (_dir, _url, store) = crate::store::temp_store().await;
+        let gong = std::sync::Arc::new(client_at(&server, 10).sharing_limits_through(store));
+        // Four requests at once: three wait for their slots while the first meets the 429.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..4 {
+            let gong = std::sync::Arc::clone(&gong);
+            tasks.spawn(async move { gong.fetch_calls(&ids(&[&n.to_string()]), 100).await });
+        }
+        while tasks.join_next().await.is_some() {}
+        let arrivals = gong_answers.arrivals.lock().expect("lock").clone();
+        assert_eq!(arrivals.len(), 4);
+        for later in &arrivals[1..] {
+            assert!(
+                *later - arrivals[0] >= Duration::from_millis(950),
+                "a request went out within the 429's hold: {:?}",
+                arrivals
+                    .iter()
+                    .map(|a| *a - arrivals[0])
+                    .collect::<Vec<_>>()
+            );
+        }
     }
 
     #[tokio::test]

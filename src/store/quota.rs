@@ -61,6 +61,16 @@ impl Store {
             .await
     }
 
+    /// Until when (Unix ms) every request for `api` is held; in the past when it is not.
+    pub async fn requests_blocked_until(&self, api: &str) -> Result<i64, StoreError> {
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT blocked_until FROM api_quota WHERE api = ?1")
+                .bind(api)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(until.unwrap_or_default())
+    }
+
     /// Holds every request for `api` until `until` (Unix ms), e.g. after a 429.
     pub async fn block_requests(&self, api: &str, until: i64) -> Result<(), StoreError> {
         self.writer
