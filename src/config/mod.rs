@@ -11,7 +11,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub(crate) const DEFAULTS: &str = include_str!("../config/default.toml");
+pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
 pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
 
 #[derive(Debug, thiserror::Error)]
