@@ -601,14 +601,21 @@ fn require_secret(key: &str, secret: &Option<SecretString>) -> Result<(), Config
     Ok(())
 }
 
+/// The value is not repeated: a URL may carry credentials or a `?key=` token, and what was
+/// meant as a URL may be a secret set on the wrong key.
 fn validate_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    match reqwest::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
-        _ => Err(ConfigError::invalid(
-            key,
-            format!("`{value}` is not an http(s) URL"),
-        )),
-    }
+    let problem = match reqwest::Url::parse(value) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            "has a scheme other than http(s)".into()
+        }
+        Ok(url) if url.host().is_none() => "names no host".into(),
+        Ok(_) => return Ok(()),
+        Err(error) => format!("cannot be read as a URL ({error})"),
+    };
+    Err(ConfigError::invalid(
+        key,
+        format!("is not an http(s) URL such as https://api.example.com: it {problem}"),
+    ))
 }
 
 /// Salesforce API names are letters, digits and underscores, starting with a letter. They
@@ -949,6 +956,20 @@ separator = "; "
         assert!(message.contains("store.max_queued"), "{message}");
         assert!(message.contains("line 3"), "{message}");
         assert!(!message.contains("many-secret-jobs"), "{message}");
+    }
+
+    #[test]
+    fn a_url_that_is_not_http_is_not_echoed() {
+        let message = error_for(&[(
+            "COMPETITOR_SYNC__WEBHOOK__PUBLIC_URL",
+            "ftp://sync.example.com/webhooks/gong?key=url-secret-token-42",
+        )]);
+        assert!(message.contains("webhook.public_url"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__WEBHOOK__PUBLIC_URL"),
+            "{message}"
+        );
+        assert!(!message.contains("url-secret-token-42"), "{message}");
     }
 
     #[test]
