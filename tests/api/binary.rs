@@ -151,6 +151,34 @@ fn a_missing_secret_stops_start_up_with_the_key_named() {
 }
 
 #[test]
+fn a_syntax_error_on_a_secret_line_names_the_key_and_line_but_prints_none_of_the_secret() {
+    const SECRET: &str = "Zq7vX9pLw2Rk4mTbN8";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("competitor-sync.toml");
+    // An unterminated string: the parser's own report would quote the whole line.
+    std::fs::write(&config, format!("[webhook]\ntoken = \"{SECRET}\n")).expect("write config");
+    let output = Command::new(BIN)
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("binary runs");
+    assert!(!output.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("webhook.token"), "{printed}");
+    assert!(printed.contains("line 2"), "{printed}");
+    assert!(printed.contains(&config.display().to_string()), "{printed}");
+    for piece in SECRET.as_bytes().windows(6) {
+        let piece = std::str::from_utf8(piece).expect("ASCII");
+        assert!(!printed.contains(piece), "`{piece}` is printed:\n{printed}");
+    }
+}
+
+#[test]
 fn help_explains_the_serve_command() {
     let output = Command::new(BIN)
         .args(["serve", "--help"])

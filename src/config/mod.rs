@@ -11,33 +11,14 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub(crate) const DEFAULTS: &str = include_str!("../config/default.toml");
+mod errors;
+mod sources;
+
+pub use errors::{ConfigError, Origin};
+use sources::Sources;
+
+pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
 pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Not a `#[source]`: the message already holds the cause, and printing the chain
-    /// would repeat it.
-    #[error("could not load configuration: {0}")]
-    Load(config::ConfigError),
-    #[error("invalid configuration: `{key}` {problem}")]
-    Invalid { key: String, problem: String },
-}
-
-impl From<config::ConfigError> for ConfigError {
-    fn from(error: config::ConfigError) -> Self {
-        Self::Load(error)
-    }
-}
-
-impl ConfigError {
-    pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Invalid {
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,49 +303,33 @@ impl Settings {
         file: Option<&Path>,
         env: Option<HashMap<String, String>>,
     ) -> Result<Self, ConfigError> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
-        if let Some(path) = file {
-            if !path.is_file() {
-                return Err(ConfigError::invalid(
-                    "--config",
-                    format!("names {}, which is not a readable file", path.display()),
-                ));
-            }
-            builder = builder.add_source(config::File::from(path).required(true));
-        }
-        builder = builder.add_source(
-            config::Environment::with_prefix(ENV_PREFIX)
-                .prefix_separator("__")
-                .separator("__")
-                .source(env),
-        );
-        let mut settings: Settings = builder.build()?.try_deserialize()?;
-        settings.validate()?;
-        if let Some(path) = file {
-            settings.warnings = secrets_in_file(path)?;
-        }
+        let sources = Sources::read(file, env)?;
+        let mut settings: Settings = sources
+            .builder()
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|error| sources.explain(error))?;
+        settings.validate().map_err(|error| sources.locate(error))?;
+        settings.warnings = secrets_in_file(&sources);
         Ok(settings)
     }
 
     /// Only the `[store]` settings, for commands that read or tidy the job store and need no
     /// Gong or Salesforce credentials.
     pub fn load_store(file: Option<&Path>) -> Result<StoreSettings, ConfigError> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
-        if let Some(path) = file {
-            builder = builder.add_source(config::File::from(path).required(true));
+        // The other sections are not looked at, so their credentials need not be set.
+        #[derive(Deserialize)]
+        struct StoreOnly {
+            store: StoreSettings,
         }
-        let store: StoreSettings = builder
-            .add_source(
-                config::Environment::with_prefix(ENV_PREFIX)
-                    .prefix_separator("__")
-                    .separator("__"),
-            )
-            .build()?
-            .get("store")?;
+        let sources = Sources::read(file, None)?;
+        let StoreOnly { store } = sources
+            .builder()
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|error| sources.explain(error))?;
         if store.url.trim().is_empty() {
-            return Err(ConfigError::invalid("store.url", "must not be empty"));
+            return Err(sources.locate(ConfigError::invalid("store.url", "must not be empty")));
         }
         Ok(store)
     }
@@ -603,21 +568,17 @@ impl Settings {
     }
 }
 
-fn secrets_in_file(path: &Path) -> Result<Vec<String>, ConfigError> {
-    let file = config::Config::builder()
-        .add_source(config::File::from(path).required(true))
-        .build()?;
-    Ok(SECRET_KEYS
+fn secrets_in_file(sources: &Sources) -> Vec<String> {
+    SECRET_KEYS
         .iter()
-        .filter(|key| file.get::<config::Value>(key).is_ok())
-        .map(|key| {
+        .filter_map(|key| sources.file_setting(key).map(|file| (key, file)))
+        .map(|(key, file)| {
             let env = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_ascii_uppercase());
             format!(
-                "{key} is set in {}: a secret in a file tends to end up committed; set {env} instead",
-                path.display()
+                "{key} is set in {file}: a secret in a file tends to end up committed; set {env} instead"
             )
         })
-        .collect())
+        .collect()
 }
 
 fn is_blank(secret: &Option<SecretString>) -> bool {
@@ -640,14 +601,21 @@ fn require_secret(key: &str, secret: &Option<SecretString>) -> Result<(), Config
     Ok(())
 }
 
+/// The value is not repeated: a URL may carry credentials or a `?key=` token, and what was
+/// meant as a URL may be a secret set on the wrong key.
 fn validate_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    match reqwest::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
-        _ => Err(ConfigError::invalid(
-            key,
-            format!("`{value}` is not an http(s) URL"),
-        )),
-    }
+    let problem = match reqwest::Url::parse(value) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            "has a scheme other than http(s)".into()
+        }
+        Ok(url) if url.host().is_none() => "names no host".into(),
+        Ok(_) => return Ok(()),
+        Err(error) => format!("cannot be read as a URL ({error})"),
+    };
+    Err(ConfigError::invalid(
+        key,
+        format!("is not an http(s) URL such as https://api.example.com: it {problem}"),
+    ))
 }
 
 /// Salesforce API names are letters, digits and underscores, starting with a letter. They
@@ -876,6 +844,132 @@ separator = "; "
             .unwrap_err()
             .to_string();
         assert!(message.contains("acess_key"), "{message}");
+    }
+
+    /// A config file holding `text`, in a directory removed when the guard drops.
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("settings.toml");
+        std::fs::write(&path, text).expect("write config");
+        (dir, path)
+    }
+
+    fn file_error(path: &Path) -> String {
+        Settings::load_from(Some(path), Some(env(&[])))
+            .expect_err("configuration should be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_file_line_and_key_but_not_the_secret() {
+        for (text, secret) in [
+            (
+                "[webhook]\ntoken = \"s3cret-value-here-123\n",
+                "s3cret-value-here-123",
+            ),
+            ("[webhook]\ntoken = s3cret-value\n", "s3cret-value"),
+        ] {
+            let (_dir, path) = config_file(text);
+            let message = file_error(&path);
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("line 2"), "{message}");
+            assert!(message.contains("webhook.token"), "{message}");
+            assert!(!message.contains(secret), "{message}");
+            assert!(!message.contains("s3cret"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_variable_of_the_wrong_type_is_named_but_not_echoed() {
+        let secret = "some-secret-looking-value";
+        let message = error_for(&[("COMPETITOR_SYNC__SYNC__DRY_RUN", secret)]);
+        assert!(message.contains("sync.dry_run"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__SYNC__DRY_RUN"),
+            "{message}"
+        );
+        assert!(message.contains("expected a boolean"), "{message}");
+        assert!(!message.contains(secret), "{message}");
+    }
+
+    #[test]
+    fn a_bad_duration_or_address_variable_is_named_but_not_echoed() {
+        let secret = "ten-secret-seconds";
+        let message = error_for(&[("COMPETITOR_SYNC__SERVER__REQUEST_TIMEOUT", secret)]);
+        assert!(message.contains("server.request_timeout"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__SERVER__REQUEST_TIMEOUT"),
+            "{message}"
+        );
+        assert!(message.contains("expected a duration"), "{message}");
+        assert!(!message.contains(secret), "{message}");
+
+        let secret = "secret-host-name:80x";
+        let message = error_for(&[("COMPETITOR_SYNC__SERVER__BIND", secret)]);
+        assert!(message.contains("server.bind"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__SERVER__BIND"),
+            "{message}"
+        );
+        assert!(message.contains("socket address"), "{message}");
+        assert!(!message.contains("secret-host"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_choice_is_named_but_not_echoed() {
+        let secret = "Password-Flow-Secret";
+        let message = error_for(&[("COMPETITOR_SYNC__SALESFORCE__AUTH", secret)]);
+        assert!(message.contains("salesforce.auth"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__SALESFORCE__AUTH"),
+            "{message}"
+        );
+        assert!(
+            !message.to_lowercase().contains("password-flow"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_file_value_of_the_wrong_type_names_file_line_and_key_but_not_the_value() {
+        let (_dir, path) = config_file("[server]\nmax_body_bytes = \"lots-of-secret\"\n");
+        let message = file_error(&path);
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+        assert!(message.contains("server.max_body_bytes"), "{message}");
+        assert!(message.contains("expected an integer"), "{message}");
+        assert!(!message.contains("lots-of-secret"), "{message}");
+
+        let (_dir, path) = config_file("[[sync.rules]]\nmode = \"secret-mode\"\n");
+        let message = file_error(&path);
+        assert!(message.contains("sync.rules[0].mode"), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+        assert!(!message.contains("secret-mode"), "{message}");
+    }
+
+    #[test]
+    fn a_store_setting_of_the_wrong_type_names_its_key() {
+        let (_dir, path) = config_file("[store]\n\nmax_queued = \"many-secret-jobs\"\n");
+        let message = Settings::load_store(Some(&path))
+            .expect_err("a string is not a count")
+            .to_string();
+        assert!(message.contains("store.max_queued"), "{message}");
+        assert!(message.contains("line 3"), "{message}");
+        assert!(!message.contains("many-secret-jobs"), "{message}");
+    }
+
+    #[test]
+    fn a_url_that_is_not_http_is_not_echoed() {
+        let message = error_for(&[(
+            "COMPETITOR_SYNC__WEBHOOK__PUBLIC_URL",
+            "ftp://sync.example.com/webhooks/gong?key=url-secret-token-42",
+        )]);
+        assert!(message.contains("webhook.public_url"), "{message}");
+        assert!(
+            message.contains("COMPETITOR_SYNC__WEBHOOK__PUBLIC_URL"),
+            "{message}"
+        );
+        assert!(!message.contains("url-secret-token-42"), "{message}");
     }
 
     #[test]
