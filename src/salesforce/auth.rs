@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use super::types::{JwtClaims, OAuthError, TokenResponse};
 use super::SalesforceError;
 use crate::config::{ConfigError, SalesforceAuthFlow, SalesforceSettings};
+use crate::retry::{Classify, Disposition};
 use crate::store::Store;
 use crate::telemetry;
 
@@ -20,6 +21,11 @@ const REFRESH_TOKEN_NAME: &str = "salesforce.refresh_token";
 /// After Salesforce refuses the grant, further token requests within this window fail
 /// without asking again: a configuration error must not become a request loop.
 const REFUSAL_QUIET_PERIOD: Duration = Duration::from_secs(60);
+/// After a token request fails for a passing reason (Salesforce down, a timeout), further
+/// token requests wait this long, doubling with each failure up to `OUTAGE_LONGEST_HOLD`:
+/// an outage costs a handful of token requests, not one per job attempt.
+const OUTAGE_FIRST_HOLD: Duration = Duration::from_secs(1);
+const OUTAGE_LONGEST_HOLD: Duration = Duration::from_secs(30);
 /// Lifetime of a JWT bearer assertion; Salesforce accepts at most 3 minutes.
 const ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(3);
 
@@ -52,6 +58,15 @@ struct TokenState {
     refresh_token: Option<SecretString>,
     /// When and how Salesforce last refused the grant: `(error, error_description)`.
     refused: Option<(Instant, String, String)>,
+    /// The token endpoint failing for a reason that passes, while it lasts.
+    outage: Option<Outage>,
+}
+
+/// Token requests failing in a row, and until when nobody asks again.
+struct Outage {
+    failures: u32,
+    held_until: Instant,
+    reason: String,
 }
 
 pub struct TokenProvider {
@@ -126,7 +141,8 @@ impl TokenProvider {
     }
 
     /// Runs the grant. Called with the state locked, which is what makes renewal single
-    /// flight: other callers wait here and then find the new token.
+    /// flight: other callers wait here and then find the new token, or the same failure
+    /// (a refused grant, or an outage of the token endpoint) without a request of their own.
     async fn fetch(&self, state: &mut TokenState) -> Result<Arc<AccessToken>, SalesforceError> {
         if let Some((at, error, description)) = &state.refused {
             if at.elapsed() < REFUSAL_QUIET_PERIOD {
@@ -136,6 +152,51 @@ impl TokenProvider {
                 });
             }
         }
+        if let Some(outage) = &state.outage {
+            let now = Instant::now();
+            if outage.held_until > now {
+                return Err(SalesforceError::TokenHeld {
+                    retry_in: outage.held_until - now,
+                    reason: outage.reason.clone(),
+                });
+            }
+        }
+        match self.request_token(state).await {
+            Ok(token) => {
+                state.refused = None;
+                state.outage = None;
+                state.current = Some(Arc::clone(&token));
+                Ok(token)
+            }
+            Err(error) => {
+                match &error {
+                    SalesforceError::Grant { error, description } => {
+                        state.refused = Some((Instant::now(), error.clone(), description.clone()));
+                    }
+                    passing if passing.disposition() != Disposition::Permanent => {
+                        let failures = state.outage.as_ref().map_or(0, |o| o.failures) + 1;
+                        let hold = OUTAGE_FIRST_HOLD
+                            .saturating_mul(1 << (failures - 1).min(16))
+                            .min(OUTAGE_LONGEST_HOLD);
+                        tracing::warn!(error = %passing, hold_secs = hold.as_secs(), "the Salesforce token request failed; holding further token requests");
+                        state.outage = Some(Outage {
+                            failures,
+                            held_until: Instant::now() + hold,
+                            reason: passing.to_string(),
+                        });
+                    }
+                    _ => {}
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// One token request with the configured grant.
+    async fn request_token(
+        &self,
+        state: &mut TokenState,
+    ) -> Result<Arc<AccessToken>, SalesforceError> {
         let form = self.grant_form(state).await?;
         let request = self.http.post(&self.token_url).form(&form);
         let response = telemetry::send_counted("salesforce_auth", request)
@@ -147,11 +208,7 @@ impl TokenProvider {
             .await
             .map_err(|e| SalesforceError::Transport(telemetry::transport_error(e)))?;
         if !status.is_success() {
-            let error = token_error(status, &text);
-            if let SalesforceError::Grant { error, description } = &error {
-                state.refused = Some((Instant::now(), error.clone(), description.clone()));
-            }
-            return Err(error);
+            return Err(token_error(status, &text));
         }
         let parsed: TokenResponse = serde_json::from_str(&text)
             .map_err(|e| SalesforceError::Decode(format!("token response: {e}")))?;
@@ -165,13 +222,10 @@ impl TokenProvider {
                 .await?;
             state.refresh_token = Some(SecretString::from(rotated));
         }
-        state.refused = None;
-        let token = Arc::new(AccessToken {
+        Ok(Arc::new(AccessToken {
             value: SecretString::from(parsed.access_token),
             instance_url: parsed.instance_url.trim_end_matches('/').to_owned(),
-        });
-        state.current = Some(Arc::clone(&token));
-        Ok(token)
+        }))
     }
 
     async fn grant_form(

@@ -85,6 +85,11 @@ pub enum SalesforceError {
     Grant { error: String, description: String },
     #[error("Salesforce's token endpoint answered {status}: {message}")]
     TokenEndpoint { status: u16, message: String },
+    #[error(
+        "no Salesforce token: the last token request failed ({reason}); the next is sent in {}s",
+        .retry_in.as_secs_f32().ceil()
+    )]
+    TokenHeld { retry_in: Duration, reason: String },
     #[error("could not sign the JWT bearer assertion: {0}")]
     Assertion(String),
     #[error(
@@ -124,6 +129,9 @@ impl Classify for SalesforceError {
                 _ => Disposition::Permanent,
             },
             Self::Paused { remaining, .. } => Disposition::Defer { after: *remaining },
+            Self::TokenHeld { retry_in, .. } => Disposition::Retry {
+                after: Some(*retry_in),
+            },
             Self::Grant { .. }
             | Self::TokenEndpoint { .. }
             | Self::Assertion(_)

@@ -264,3 +264,60 @@ async fn a_token_rejected_twice_is_an_auth_failure_not_a_loop() {
     assert_eq!(app.salesforce_data_requests().await.len(), 2);
     app.stop().await;
 }
+
+/// A token endpoint that answers 503 until `until`, then the fixture token.
+struct DownUntil {
+    until: std::time::Instant,
+    token: Value,
+}
+
+impl wiremock::Respond for DownUntil {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        if std::time::Instant::now() < self.until {
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>")
+        } else {
+            ResponseTemplate::new(200).set_body_json(&self.token)
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_outage_of_the_token_endpoint_costs_a_handful_of_token_requests() {
+    let webhooks: Vec<Value> = (0..40)
+        .map(|n| webhook_with(|call| call["metaData"]["id"] = json!(format!("{}", 500 + n))))
+        .collect();
+    let app = TestApp::builder()
+        .prefill(webhooks)
+        .with("WORKER__BATCH_WINDOW", "1ms")
+        .with("GONG__BATCH_SIZE", "10")
+        .spawn()
+        .await;
+    let gong = crate::stand_ins::GongCalls::default();
+    for n in 0..40 {
+        let mut call = fixture("gong_webhook.json")["callData"].clone();
+        call["metaData"]["id"] = json!(format!("{}", 500 + n));
+        gong.add(&call);
+    }
+    Mock::given(method("POST"))
+        .and(path(GONG_PATH))
+        .respond_with(gong)
+        .mount(&app.gong)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(DownUntil {
+            until: std::time::Instant::now() + std::time::Duration::from_millis(2500),
+            token: app.token_body(ACCESS_TOKEN),
+        })
+        .mount(&app.salesforce)
+        .await;
+    app.mount_describe(fixture("sf_opportunity_describe.json"))
+        .await;
+    app.mount_records().await;
+    app.settled(40).await;
+    assert_eq!(app.store.queue_depth().await.expect("depth").done, 40);
+    let tokens = token_requests(&app).await.len();
+    // Holds of 1 s then 2 s after each failure: three failures at most, then the success.
+    assert!(tokens <= 4, "{tokens} token requests for a 2.5 s outage");
+    app.stop().await;
+}
