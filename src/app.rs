@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::gong::GongClient;
-use crate::http::{self, AppState, Limits, WebhookAuth};
+use crate::http::{self, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
@@ -165,9 +165,11 @@ async fn recount_pending(store: Store, stop: CancellationToken) {
 }
 
 /// Serves HTTP until `shutdown` completes, then lets open requests finish within `grace`.
-/// Written on hyper-util rather than `axum::serve` for one setting: a deadline on reading
-/// request headers, without which a client sending a byte at a time holds a connection open
-/// for ever (slow loris).
+/// Written on hyper-util rather than `axum::serve` for deadlines: on reading request headers,
+/// without which a client sending a byte at a time holds a connection open for ever (slow
+/// loris), and, with the same length, on idleness (no byte either way and no request in
+/// flight), without which silent or idle keep-alive connections pile up until the process
+/// runs out of file descriptors.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -194,7 +196,8 @@ async fn serve(
                         continue;
                     }
                 };
-                let service = TowerToHyperService::new(router.clone());
+                let (stream, in_flight) = idle::close_when_idle(stream, header_read_timeout);
+                let service = in_flight.counting(TowerToHyperService::new(router.clone()));
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();

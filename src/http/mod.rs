@@ -3,6 +3,7 @@
 mod admin;
 pub mod auth;
 mod error;
+pub mod idle;
 mod probes;
 pub mod webhook;
 

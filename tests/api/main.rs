@@ -5,6 +5,7 @@ mod batching;
 mod binary;
 mod cli;
 mod concurrency;
+mod connections;
 mod helpers;
 mod hostile_input;
 mod operator;
