@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::gong::GongClient;
-use crate::http::{self, idle, AppState, Limits, WebhookAuth};
+use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
@@ -178,10 +178,17 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    // The parser lets oversized header sections through up to a far higher bound, so that
+    // the router refuses them with a JSON 431 (http::headers).
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_headers(headers::PARSER_MAX_HEADER_FIELDS)
+        .max_buf_size(headers::PARSER_MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .max_header_list_size(headers::PARSER_MAX_HEAD_BYTES as u32);
     let connections = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

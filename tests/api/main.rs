@@ -6,6 +6,7 @@ mod binary;
 mod cli;
 mod concurrency;
 mod connections;
+mod error_shapes;
 mod helpers;
 mod hostile_input;
 mod operator;
