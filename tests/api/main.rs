@@ -9,6 +9,7 @@ mod connections;
 mod error_shapes;
 mod helpers;
 mod hostile_input;
+mod metrics_at_start;
 mod operator;
 mod probes;
 mod process;
