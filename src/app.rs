@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::gong::GongClient;
-use crate::http::{self, AppState, Limits, WebhookAuth};
+use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
@@ -165,9 +165,11 @@ async fn recount_pending(store: Store, stop: CancellationToken) {
 }
 
 /// Serves HTTP until `shutdown` completes, then lets open requests finish within `grace`.
-/// Written on hyper-util rather than `axum::serve` for one setting: a deadline on reading
-/// request headers, without which a client sending a byte at a time holds a connection open
-/// for ever (slow loris).
+/// Written on hyper-util rather than `axum::serve` for deadlines: on reading request headers,
+/// without which a client sending a byte at a time holds a connection open for ever (slow
+/// loris), and, with the same length, on idleness (no byte either way and no request in
+/// flight), without which silent or idle keep-alive connections pile up until the process
+/// runs out of file descriptors.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -176,10 +178,17 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+    // The parser lets oversized header sections through up to a far higher bound, so that
+    // the router refuses them with a JSON 431 (http::headers).
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_headers(headers::PARSER_MAX_HEADER_FIELDS)
+        .max_buf_size(headers::PARSER_MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .max_header_list_size(headers::PARSER_MAX_HEAD_BYTES as u32);
     let connections = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -194,7 +203,8 @@ async fn serve(
                         continue;
                     }
                 };
-                let service = TowerToHyperService::new(router.clone());
+                let (stream, in_flight) = idle::close_when_idle(stream, header_read_timeout);
+                let service = in_flight.counting(TowerToHyperService::new(router.clone()));
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();

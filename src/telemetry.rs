@@ -26,6 +26,20 @@ pub const SALESFORCE_API_MAX: &str = "competitor_sync_salesforce_api_requests_li
 pub const SALESFORCE_PAUSED: &str = "competitor_sync_salesforce_paused";
 pub const TARGETS_FAILED: &str = "competitor_sync_targets_failed_total";
 
+/// The `outcome` labels of [`WEBHOOKS_RECEIVED`], as `http::webhook` counts them.
+pub const WEBHOOK_OUTCOMES: [&str; 8] = [
+    "accepted",
+    "joined",
+    "duplicate",
+    "invalid",
+    "unauthorized",
+    "too_large",
+    "unavailable",
+    "error",
+];
+/// The `outcome` labels of [`JOBS_COMPLETED`].
+pub const JOB_OUTCOMES: [&str; 4] = ["synced", "skipped", "failed", "dry_run"];
+
 /// Installs the global subscriber. JSON when asked, or in `auto` mode when standard output
 /// is not a terminal (containers, log shippers); readable text otherwise. `RUST_LOG`, when
 /// set, replaces `log.level`.
@@ -84,6 +98,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             // Fails only if another recorder is installed, and then that one collects.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            register_fixed_series();
             handle
         })
         .clone()
@@ -93,7 +108,7 @@ fn describe() {
     metrics::describe_counter!(WEBHOOKS_RECEIVED, "Webhook deliveries by outcome");
     metrics::describe_counter!(
         JOBS_COMPLETED,
-        "Jobs finished, by outcome (synced, skipped, failed)"
+        "Jobs finished, by outcome (synced, skipped, failed, dry_run)"
     );
     metrics::describe_counter!(JOB_RETRIES, "Failed attempts scheduled for another try");
     metrics::describe_counter!(
@@ -133,11 +148,33 @@ fn describe() {
     );
 }
 
+/// Registers at zero every series whose labels are a fixed set, so that alerts and `rate()`
+/// see them from the first scrape instead of from their first event. Series with an open
+/// label set cannot all be registered and appear with their first event:
+/// [`UPSTREAM_REQUESTS`] (`status` is any HTTP status) and [`TARGETS_FAILED`] (`code` is
+/// any Salesforce error code). The Salesforce API usage gauges wait for Salesforce's first
+/// report, as a 0 would read as "nothing used"; queue depth and the oldest queued job's age
+/// are read from the store at every scrape.
+fn register_fixed_series() {
+    for outcome in WEBHOOK_OUTCOMES {
+        metrics::counter!(WEBHOOKS_RECEIVED, "outcome" => outcome).increment(0);
+    }
+    for outcome in JOB_OUTCOMES {
+        metrics::counter!(JOBS_COMPLETED, "outcome" => outcome).increment(0);
+    }
+    metrics::counter!(JOB_RETRIES).increment(0);
+    // A registered histogram is exported with empty buckets until its first sample.
+    let _ = metrics::histogram!(JOB_DURATION);
+    // At 0 (not paused), without overwriting a pause already recorded.
+    metrics::gauge!(SALESFORCE_PAUSED).increment(0.0);
+}
+
+/// `outcome` is one of [`WEBHOOK_OUTCOMES`].
 pub fn webhook_received(outcome: &'static str) {
     metrics::counter!(WEBHOOKS_RECEIVED, "outcome" => outcome).increment(1);
 }
 
-/// `outcome` is `synced`, `skipped` or `failed`.
+/// `outcome` is one of [`JOB_OUTCOMES`].
 pub fn job_completed(outcome: &'static str) {
     metrics::counter!(JOBS_COMPLETED, "outcome" => outcome).increment(1);
 }

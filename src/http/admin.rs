@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{same_secret, strip_bearer};
+use super::auth::{bearer_credentials, same_secret};
 use super::error::ApiError;
 use super::AppState;
 use crate::store::{JobDetail, JobStatus, JobView, StoreError};
@@ -24,6 +24,9 @@ const MAX_LIMIT: u32 = 1000;
 /// The admin token, for the guard.
 pub struct AdminToken(pub SecretString);
 
+/// Admits `Authorization: Bearer <admin.token>`, the scheme in any case; unlike the webhook,
+/// which must take what Gong sends, nothing looser: no bare token, no other scheme, no
+/// whitespace around the token.
 pub async fn require_admin(
     State(token): State<Arc<AdminToken>>,
     request: Request,
@@ -33,7 +36,7 @@ pub async fn require_admin(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(strip_bearer);
+        .and_then(bearer_credentials);
     match presented {
         Some(presented) if same_secret(presented, &token.0) => next.run(request).await,
         _ => ApiError::new(
@@ -120,4 +123,64 @@ fn no_such_job(id: &str) -> ApiError {
 fn store_error(error: StoreError) -> ApiError {
     tracing::error!(%error, "admin request failed on the store");
     ApiError::unavailable("the job store is unavailable")
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::{middleware, Router};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const TOKEN: &str = "admin-token-0123456789";
+
+    async fn status_for(authorization: &str) -> StatusCode {
+        let guard = middleware::from_fn_with_state(
+            Arc::new(AdminToken(SecretString::from(TOKEN))),
+            require_admin,
+        );
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(guard);
+        let request = Request::builder()
+            .uri("/")
+            .header(AUTHORIZATION, authorization)
+            .body(Body::empty())
+            .expect("request");
+        match app.oneshot(request).await {
+            Ok(response) => response.status(),
+            Err(never) => match never {},
+        }
+    }
+
+    #[tokio::test]
+    async fn the_bearer_scheme_is_required_in_any_case_and_nothing_else() {
+        for accepted in [
+            format!("Bearer {TOKEN}"),
+            format!("bearer {TOKEN}"),
+            format!("BEARER {TOKEN}"),
+            format!("Bearer   {TOKEN}"),
+        ] {
+            assert_eq!(status_for(&accepted).await, StatusCode::OK, "{accepted:?}");
+        }
+        for refused in [
+            TOKEN.to_owned(),
+            format!("Bearer {TOKEN} "),
+            format!("Bearer {TOKEN}\t"),
+            format!(" Bearer {TOKEN}"),
+            format!("Bearer\t{TOKEN}"),
+            format!("Basic {TOKEN}"),
+            format!("Token {TOKEN}"),
+            format!("Bearer{TOKEN}"),
+            "Bearer ".to_owned(),
+        ] {
+            assert_eq!(
+                status_for(&refused).await,
+                StatusCode::UNAUTHORIZED,
+                "{refused:?}"
+            );
+        }
+    }
 }

@@ -1,6 +1,10 @@
 //! Every error answer is JSON: `{"error": "<code>", "message": "<human text>"}`.
 
-use axum::http::{HeaderValue, StatusCode};
+use std::borrow::Cow;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -8,7 +12,7 @@ use serde_json::json;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: Cow<'static, str>,
     message: String,
 }
 
@@ -16,8 +20,17 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
+            code: Cow::Borrowed(code),
             message: message.into(),
+        }
+    }
+
+    /// An error whose code is derived from `status`, for answers made outside the handlers.
+    fn for_status(status: StatusCode, message: String) -> Self {
+        Self {
+            status,
+            code: code_for(status),
+            message,
         }
     }
 
@@ -69,5 +82,99 @@ impl IntoResponse for ApiError {
                 .insert("retry-after", HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+/// Largest body of a non-JSON error kept as its message; a longer one is not a message.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Turns any 4xx or 5xx answer that is not JSON (tower-http's 408, axum's extractor
+/// rejections) into the documented shape, keeping its status and other headers: clients
+/// then parse one error format whatever produced the error.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_MESSAGE_BYTES)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    let message = text.unwrap_or_else(|| default_message(status));
+    let mut rewritten = ApiError::for_status(status, message).into_response();
+    let headers = rewritten.headers_mut();
+    for name in parts.headers.keys() {
+        let replaced = [header::CONTENT_TYPE, header::CONTENT_LENGTH].contains(name);
+        if !replaced && !headers.contains_key(name) {
+            for value in parts.headers.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    rewritten
+}
+
+/// `request_timeout` for 408 and so on; the handlers' own codes for 500 and 503.
+fn code_for(status: StatusCode) -> Cow<'static, str> {
+    match status {
+        StatusCode::INTERNAL_SERVER_ERROR => Cow::Borrowed("internal"),
+        StatusCode::SERVICE_UNAVAILABLE => Cow::Borrowed("unavailable"),
+        _ => {
+            let reason = status
+                .canonical_reason()
+                .unwrap_or(if status.is_client_error() {
+                    "client error"
+                } else {
+                    "server error"
+                });
+            let snake = reason.chars().map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            });
+            Cow::Owned(snake.collect())
+        }
+    }
+}
+
+fn default_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::REQUEST_TIMEOUT => {
+            "the request was not received and answered within server.request_timeout".to_owned()
+        }
+        _ => status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_derived_from_statuses_are_snake_case_reasons() {
+        assert_eq!(code_for(StatusCode::REQUEST_TIMEOUT), "request_timeout");
+        assert_eq!(
+            code_for(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+            "request_header_fields_too_large"
+        );
+        assert_eq!(code_for(StatusCode::BAD_REQUEST), "bad_request");
+        assert_eq!(code_for(StatusCode::INTERNAL_SERVER_ERROR), "internal");
+        assert_eq!(code_for(StatusCode::SERVICE_UNAVAILABLE), "unavailable");
+        let unnamed = StatusCode::from_u16(499).expect("status");
+        assert_eq!(code_for(unnamed), "client_error");
     }
 }

@@ -3,6 +3,8 @@
 mod admin;
 pub mod auth;
 mod error;
+pub mod headers;
+pub mod idle;
 mod probes;
 pub mod webhook;
 
@@ -121,6 +123,9 @@ pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
+        // Outside the request id, so the client's own header fields are what is counted.
+        .layer(middleware::from_fn(headers::limit_headers))
+        .layer(middleware::from_fn(error::json_errors))
 }
 
 async fn not_found() -> Response {

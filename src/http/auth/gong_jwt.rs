@@ -50,7 +50,8 @@ struct Claims {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     Malformed,
-    Algorithm,
+    /// Signed with another algorithm than RS256: the header's `alg`, as far as printable.
+    Algorithm(String),
     Signature,
     Expired,
     MissingClaim,
@@ -60,15 +61,24 @@ pub enum Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Malformed => "the JWT cannot be read",
-            Self::Algorithm => "the JWT is not signed with RS256",
-            Self::Signature => "the JWT signature does not match any configured Gong key",
-            Self::Expired => "the JWT has expired",
-            Self::MissingClaim => "the JWT lacks exp or body_sha256",
-            Self::BodyMismatch => "the JWT's body_sha256 does not match the body received",
-            Self::UrlMismatch => "the JWT's webhook_url is not this endpoint (webhook.public_url)",
-        })
+        match self {
+            Self::Malformed => f.write_str("the JWT cannot be read"),
+            Self::Algorithm(alg) => write!(
+                f,
+                "the JWT's algorithm `{alg}` is refused: only RS256 is accepted"
+            ),
+            Self::Signature => {
+                f.write_str("the JWT signature does not match any configured Gong key")
+            }
+            Self::Expired => f.write_str("the JWT has expired"),
+            Self::MissingClaim => f.write_str("the JWT lacks exp or body_sha256"),
+            Self::BodyMismatch => {
+                f.write_str("the JWT's body_sha256 does not match the body received")
+            }
+            Self::UrlMismatch => {
+                f.write_str("the JWT's webhook_url is not this endpoint (webhook.public_url)")
+            }
+        }
     }
 }
 
@@ -90,7 +100,12 @@ pub fn verify(
     leeway: Duration,
 ) -> Result<(), Failure> {
     // Only RS256: a token claiming `none` or HS256 (signed with the public key as an HMAC
-    // secret) is refused before any signature check.
+    // secret) is refused before any signature check. The header is read here because
+    // jsonwebtoken cannot parse `none`, and would report it as a claims error.
+    let alg = header_algorithm(token)?;
+    if alg != "RS256" {
+        return Err(Failure::Algorithm(printable(&alg)));
+    }
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = leeway.as_secs();
     validation.validate_aud = false;
@@ -103,9 +118,6 @@ pub fn verify(
                 failure = match error.kind() {
                     ErrorKind::InvalidSignature => Failure::Signature,
                     ErrorKind::ExpiredSignature => Failure::Expired,
-                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                        Failure::Algorithm
-                    }
                     ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
                         Failure::MissingClaim
                     }
@@ -131,6 +143,38 @@ pub fn verify(
         }
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+}
+
+/// The `alg` of the token's header.
+fn header_algorithm(token: &str) -> Result<String, Failure> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let encoded = token.split('.').next().ok_or(Failure::Malformed)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| Failure::Malformed)?;
+    let header: Header = serde_json::from_slice(&json).map_err(|_| Failure::Malformed)?;
+    Ok(header.alg)
+}
+
+/// `alg` as it may be echoed in a refusal and a log line: it is the sender's text.
+fn printable(alg: &str) -> String {
+    const LIMIT: usize = 32;
+    let shown: String = alg
+        .chars()
+        .take(LIMIT)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if alg.chars().count() > LIMIT {
+        format!("{shown}…")
+    } else {
+        shown
+    }
 }
 
 /// Compares scheme, host, port and path (trailing slash aside); the query string and
@@ -283,13 +327,35 @@ pub(crate) mod tests {
             &EncodingKey::from_secret(public_key_pem().as_bytes()),
         )
         .expect("signed");
-        assert_eq!(check(&hs, None), Err(Failure::Algorithm));
+        assert_eq!(check(&hs, None), Err(Failure::Algorithm("HS256".into())));
         let rs512 = {
             let key = EncodingKey::from_rsa_pem(private_key().as_bytes()).expect("key");
             jsonwebtoken::encode(&Header::new(Algorithm::RS512), &valid_claims(), &key)
                 .expect("signed")
         };
-        assert_eq!(check(&rs512, None), Err(Failure::Algorithm));
+        assert_eq!(check(&rs512, None), Err(Failure::Algorithm("RS512".into())));
+    }
+
+    #[test]
+    fn an_unsigned_token_is_refused_for_its_algorithm_not_its_claims() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let payload = URL_SAFE_NO_PAD.encode(valid_claims().to_string());
+        let none = format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+        );
+        let refusal = check(&none, None).expect_err("refused").to_string();
+        assert_eq!(
+            refusal,
+            "the JWT's algorithm `none` is refused: only RS256 is accepted"
+        );
+        // The sender's text is echoed only as printable characters.
+        let odd = format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"no\nne"}"#)
+        );
+        assert_eq!(check(&odd, None), Err(Failure::Algorithm("no?ne".into())));
     }
 
     #[test]

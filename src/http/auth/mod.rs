@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{ConfigError, WebhookSettings};
 pub use gong_jwt::GongKey;
 pub use standard_webhooks::HmacSecret;
-pub(super) use token::{same_secret, strip_bearer};
+pub(super) use token::{bearer_credentials, same_secret};
 
 /// How a request was admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]

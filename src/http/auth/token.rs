@@ -19,12 +19,26 @@ pub fn authorization_values(headers: &HeaderMap) -> Vec<&str> {
         .collect()
 }
 
+/// Lenient, for webhook senders: Gong's JWT comes with or without `Bearer `, and
+/// surrounding whitespace is ignored.
 pub fn strip_bearer(value: &str) -> &str {
     let value = value.trim();
     match value.get(..7) {
         Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => value[7..].trim(),
         _ => value,
     }
+}
+
+/// The credentials of `Bearer <credentials>`, strictly as RFC 9110 (section 11) spells an
+/// `Authorization` value: the scheme in any case, one or more spaces, then credentials
+/// with no whitespace around them. `None` for anything else.
+pub fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let credentials = rest.trim_start_matches(' ');
+    let clean = scheme.eq_ignore_ascii_case("bearer")
+        && !credentials.is_empty()
+        && credentials.trim() == credentials;
+    clean.then_some(credentials)
 }
 
 #[derive(Deserialize)]
@@ -83,6 +97,26 @@ mod tests {
             "/webhooks/gong?x=1&key=s3cret%2Dtoken-0123456789",
             None
         ));
+    }
+
+    #[test]
+    fn strict_bearer_credentials_take_the_scheme_in_any_case_and_nothing_else() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "Bearer   abc"] {
+            assert_eq!(bearer_credentials(value), Some("abc"), "{value:?}");
+        }
+        for value in [
+            "abc",
+            "Bearer abc ",
+            "Bearer abc\t",
+            " Bearer abc",
+            "Bearer\tabc",
+            "Bearer",
+            "Bearer ",
+            "Bearerabc",
+            "Basic abc",
+        ] {
+            assert_eq!(bearer_credentials(value), None, "{value:?}");
+        }
     }
 
     #[test]
