@@ -335,6 +335,20 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            (
+                "server.header_read_timeout",
+                self.server.header_read_timeout,
+            ),
+            ("server.request_timeout", self.server.request_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be above 0 (every connection would be closed at once)",
+                ));
+            }
+        }
         if self.server.max_body_bytes == 0 {
             return Err(ConfigError::invalid(
                 "server.max_body_bytes",
@@ -708,6 +722,10 @@ mod tests {
     #[test]
     fn invalid_values_name_their_key() {
         assert!(error_for(&[("COMPETITOR_SYNC__SERVER__BIND", "not-an-address")]).contains("bind"));
+        assert!(
+            error_for(&[("COMPETITOR_SYNC__SERVER__HEADER_READ_TIMEOUT", "0s")])
+                .contains("server.header_read_timeout")
+        );
         assert!(
             error_for(&[("COMPETITOR_SYNC__GONG__BASE_URL", "ftp://x")]).contains("gong.base_url")
         );
