@@ -10,7 +10,6 @@ use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
@@ -19,7 +18,7 @@ use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError};
 use crate::telemetry;
-use crate::worker::{self, PoolSettings, RecordLocks, Worker};
+use crate::worker::{self, PoolSettings, Worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -43,18 +42,16 @@ pub struct Application {
     store: Store,
     worker: Arc<Worker>,
     pool: PoolSettings,
-    wake: Arc<Notify>,
 }
 
 impl Application {
     /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.store.url)
-            .await?
-            .with_max_queued(Some(settings.store.max_queued));
+        let store = Store::connect(&settings.store.url).await?;
+        store.bound_queue(settings.store.max_queued).await?;
         let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook)?);
-        let recovered = store.recover_interrupted().await?;
+        let recovered = store.reclaim_orphans().await?;
         if recovered > 0 {
             tracing::warn!(
                 jobs = recovered,
@@ -68,13 +65,10 @@ impl Application {
                 addr: settings.server.bind,
                 source,
             })?;
-        let wake = Arc::new(Notify::new());
         let state = AppState {
             store: store.clone(),
-            wake_workers: Arc::clone(&wake),
             metrics: telemetry::metrics_handle(),
             max_body_bytes: settings.server.max_body_bytes,
-            salesforce_pause: worker.salesforce.limit_pause(),
             auth: webhook_auth,
         };
         let router = http::router(
@@ -95,7 +89,6 @@ impl Application {
             store,
             worker,
             pool: pool_settings(&settings),
-            wake,
         })
     }
 
@@ -115,13 +108,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let grace = self.pool.shutdown_grace;
-        let workers = tokio::spawn(worker::run_pool(
-            self.worker,
-            self.pool,
-            self.wake,
-            stop.clone(),
-        ));
-        tokio::spawn(recount_pending(self.store.clone(), stop.clone()));
+        let workers = tokio::spawn(worker::run_pool(self.worker, self.pool, stop.clone()));
         let stop_serving = stop.clone();
         let served = serve(
             self.listener,
@@ -142,25 +129,6 @@ impl Application {
         self.store.close().await;
         tracing::info!("stopped");
         served
-    }
-}
-
-/// How often the queue bound takes in jobs queued by other processes.
-const RECOUNT_EVERY: Duration = Duration::from_secs(15);
-
-/// Keeps the store's count of pending jobs true to the database until `stop`.
-async fn recount_pending(store: Store, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(RECOUNT_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                if let Err(error) = store.recount_pending().await {
-                    tracing::warn!(%error, "could not recount the pending jobs");
-                }
-            }
-            () = stop.cancelled() => return,
-        }
     }
 }
 
@@ -231,12 +199,14 @@ async fn serve(
 /// The worker with its Gong and Salesforce clients, as the service runs it; the CLI's
 /// `sync` and `backfill` run the same one.
 pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, StartupError> {
+    let shared = Arc::new(store.clone());
     let gong = GongClient::new(&settings.gong, http_client(settings.gong.request_timeout)?)
-        .sharing_limits_through(store.clone());
+        .sharing_limits_through(shared.clone());
     let salesforce = SalesforceClient::new(
         &settings.salesforce,
         http_client(settings.salesforce.request_timeout)?,
-        store.clone(),
+        shared.clone(),
+        shared,
     )?;
     Ok(Worker {
         store: store.clone(),
@@ -245,7 +215,6 @@ pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, Startu
         rules: settings.sync.effective_rules(),
         retry: settings.retry.clone(),
         lease: settings.worker.lease,
-        record_locks: RecordLocks::default(),
         // One batch is what one collection request writes; Gong is asked per
         // gong.batch_size calls within it.
         batch_size: crate::salesforce::MAX_RECORDS_PER_REQUEST,

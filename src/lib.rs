@@ -11,9 +11,11 @@ pub mod gong;
 pub mod http;
 pub mod retry;
 pub mod salesforce;
+pub mod shared;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod upstream;
 pub mod worker;
 
 pub use app::Application;

@@ -11,7 +11,6 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
-use crate::store::{JobStatus, QueueDepth};
 
 pub const WEBHOOKS_RECEIVED: &str = "competitor_sync_webhooks_received_total";
 pub const JOBS_COMPLETED: &str = "competitor_sync_jobs_completed_total";
@@ -193,9 +192,10 @@ pub fn upstream_request(api: &'static str, status: Option<u16>) {
     metrics::counter!(UPSTREAM_REQUESTS, "api" => api, "status" => status).increment(1);
 }
 
-pub fn record_queue_depth(depth: &QueueDepth) {
-    for status in JobStatus::ALL {
-        metrics::gauge!(QUEUE_DEPTH, "state" => status.as_str()).set(depth.get(status) as f64);
+/// Jobs per state, as `(state, count)` pairs.
+pub fn record_queue_depth(depth: impl IntoIterator<Item = (&'static str, u64)>) {
+    for (state, count) in depth {
+        metrics::gauge!(QUEUE_DEPTH, "state" => state).set(count as f64);
     }
 }
 
@@ -217,70 +217,4 @@ pub fn salesforce_paused(paused: bool) {
 
 pub fn target_failed(code: &str) {
     metrics::counter!(TARGETS_FAILED, "code" => code.to_owned()).increment(1);
-}
-
-/// Sends an upstream request and counts it in `competitor_sync_upstream_requests_total`,
-/// whatever the outcome. A transport failure comes back as its cause chain (no URL).
-pub async fn send_counted(
-    api: &'static str,
-    request: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, String> {
-    match request.send().await {
-        Ok(response) => {
-            upstream_request(api, Some(response.status().as_u16()));
-            Ok(response)
-        }
-        Err(error) => {
-            upstream_request(api, None);
-            Err(transport_error(error))
-        }
-    }
-}
-
-/// A reqwest failure as text for an error message: its cause chain, without the URL.
-pub fn transport_error(error: reqwest::Error) -> String {
-    error_chain(&error.without_url())
-}
-
-/// An error and its causes on one line: reqwest's own message ("error sending request")
-/// leaves out the part an operator needs ("Connection refused", "operation timed out").
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// The start of an upstream body for an error message, on one line.
-pub fn excerpt(body: &str) -> String {
-    const LIMIT: usize = 200;
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None if flat.is_empty() => "(empty body)".to_owned(),
-        None => flat,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::excerpt;
-
-    #[test]
-    fn excerpts_are_short_single_lines() {
-        assert_eq!(
-            excerpt("<html>\n  <b>502</b>\n</html>"),
-            "<html> <b>502</b> </html>"
-        );
-        assert_eq!(excerpt(""), "(empty body)");
-        let long = "é".repeat(500);
-        assert_eq!(excerpt(&long).chars().count(), 201);
-    }
 }

@@ -13,7 +13,6 @@ use competitor_sync::worker::{self, PoolSettings, Worker};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Time};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Listing attempts per page before giving up on a Gong outage (rate limits do not count).
@@ -97,18 +96,16 @@ pub async fn run(
         }
     });
     let bars = Bars::new();
-    let wake = Arc::new(Notify::new());
     let stop_workers = CancellationToken::new();
     let workers = (!options.enqueue_only).then(|| {
         tokio::spawn(worker::run_pool(
             Arc::clone(&worker),
             pool,
-            Arc::clone(&wake),
             stop_workers.clone(),
         ))
     });
 
-    let listing = list(&worker, &range, &options, &bars, &wake, &interrupted).await;
+    let listing = list(&worker, &range, &options, &bars, &interrupted).await;
     if listing.is_ok() && workers.is_some() {
         follow_jobs(&worker, &range, &bars, &interrupted).await?;
     }
@@ -134,7 +131,6 @@ async fn list(
     range: &str,
     options: &Options,
     bars: &Bars,
-    wake: &Notify,
     interrupted: &CancellationToken,
 ) -> anyhow::Result<Tally> {
     let progress = worker
@@ -156,13 +152,11 @@ async fn list(
         let calls: Vec<ListedCall> = page
             .calls
             .iter()
-            .map(|call| {
-                Ok(ListedCall {
-                    call_id: call.meta_data.id.clone(),
-                    call_data: serde_json::to_string(call)?,
-                })
+            .map(|listed| ListedCall {
+                call_id: listed.call.id.clone(),
+                call_data: listed.json.clone(),
             })
-            .collect::<Result<_, serde_json::Error>>()?;
+            .collect();
         let counts = worker
             .store
             .enqueue_page(
@@ -175,7 +169,6 @@ async fn list(
                 options.dry_run,
             )
             .await?;
-        wake.notify_waiters();
         tally.listed += u64::try_from(calls.len()).unwrap_or_default();
         tally.enqueued.queued += counts.queued;
         tally.enqueued.already_queued += counts.already_queued;

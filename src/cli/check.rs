@@ -37,7 +37,7 @@ pub async fn run(settings: &Settings) -> (String, bool) {
     verdicts.push(webhook_authentication(settings));
     let store = match Store::connect(&settings.store.url).await {
         Ok(store) => {
-            verdicts.push(match store.check_writable().await {
+            verdicts.push(match store.probe_commit().await {
                 Ok(()) => Verdict::pass("store", format!("{} is writable", settings.store.url)),
                 Err(e) => Verdict::fail(
                     "store",
@@ -133,7 +133,8 @@ async fn salesforce(settings: &Settings, store: Store) -> Vec<Verdict> {
         Ok(http) => http,
         Err(e) => return vec![Verdict::fail(name, e, "this machine's TLS setup")],
     };
-    let client = match SalesforceClient::new(&settings.salesforce, http, store) {
+    let shared = std::sync::Arc::new(store);
+    let client = match SalesforceClient::new(&settings.salesforce, http, shared.clone(), shared) {
         Ok(client) => client,
         Err(e) => return vec![Verdict::fail(name, e, "fix the key named above")],
     };

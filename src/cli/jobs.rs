@@ -108,15 +108,13 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
 /// The values a job would have written (dry run, from its result) and those it wrote, the
 /// latter under `written_header`; empty when there are neither.
 pub fn values(detail: &JobDetail, written_header: &str) -> String {
-    let would_write: Vec<FieldWrite> = detail
+    let would_write = detail
         .result
         .as_ref()
-        .and_then(|r| r.get("would_write"))
-        .and_then(|w| serde_json::from_value(w.clone()).ok())
-        .unwrap_or_default();
+        .map_or(&[][..], |report| report.would_write.as_slice());
     field_writes(
         "would write (dry run, nothing was sent to Salesforce)",
-        &would_write,
+        would_write,
     ) + &field_writes(written_header, &detail.writes)
 }
 

@@ -6,7 +6,7 @@ use anyhow::Context;
 use competitor_sync::gong::types::is_call_id;
 use competitor_sync::store::{JobDetail, JobStatus};
 use competitor_sync::worker::Worker;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// What the command did, and whether it achieved what was asked.
 pub struct Report {
@@ -44,24 +44,21 @@ pub fn describe(detail: &JobDetail) -> Report {
     let job = &detail.job;
     let mut text = String::new();
     let _ = writeln!(text, "call {}", job.call_id);
-    let plan = detail.result.as_ref().and_then(|r| r.get("plan"));
-    if let Some(plan) = plan {
-        let records = plan["records"].as_array().map_or(&[][..], Vec::as_slice);
-        let linked: Vec<String> = records
+    if let Some(plan) = detail.result.as_ref().and_then(|r| r.plan.as_ref()) {
+        let linked: Vec<String> = plan
+            .records
             .iter()
-            .map(|r| format!("{} {}", text_of(&r["object"]), text_of(&r["record_id"])))
+            .map(|r| format!("{} {}", r.object, r.record_id))
             .collect();
         // Every name once, in the order the plan first has it.
         let mut names: Vec<&str> = Vec::new();
-        let planned = records
+        let planned = plan
+            .records
             .iter()
-            .filter_map(|r| r["fields"].as_array())
-            .flatten()
-            .filter_map(|f| f["names"].as_array())
-            .flatten()
-            .filter_map(Value::as_str);
+            .flat_map(|r| &r.fields)
+            .flat_map(|f| &f.names);
         for name in planned {
-            if !names.contains(&name) {
+            if !names.contains(&name.as_str()) {
                 names.push(name);
             }
         }
@@ -92,8 +89,4 @@ pub fn describe(detail: &JobDetail) -> Report {
         }
     }
     Report { text, succeeded }
-}
-
-fn text_of(value: &Value) -> &str {
-    value.as_str().unwrap_or_default()
 }

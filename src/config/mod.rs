@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::sync::Rule;
 use serde::Deserialize;
 
 mod errors;
@@ -18,6 +20,9 @@ pub use errors::{ConfigError, Origin};
 use sources::Sources;
 
 pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
+/// The largest `filter.callIds` sent in one Gong request: Gong's page size.
+pub const MAX_CALLS_PER_REQUEST: usize = 100;
+
 pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,65 +182,11 @@ pub struct SalesforceSettings {
     pub max_api_usage_ratio: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WriteMode {
-    /// Replace the field with the competitors heard on this call.
-    Overwrite,
-    /// Keep what the field holds and append the new competitors.
-    Merge,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncRule {
-    #[serde(default = "SyncRule::default_tracker")]
-    pub tracker: String,
-    #[serde(default = "SyncRule::default_object")]
-    pub object: String,
-    #[serde(default = "SyncRule::default_field")]
-    pub field: String,
-    #[serde(default = "SyncRule::default_separator")]
-    pub separator: String,
-    #[serde(default = "SyncRule::default_mode")]
-    pub mode: WriteMode,
-}
-
-impl SyncRule {
-    fn default_tracker() -> String {
-        "Competitors".into()
-    }
-    fn default_object() -> String {
-        "Opportunity".into()
-    }
-    fn default_field() -> String {
-        "Main_Competitors__c".into()
-    }
-    fn default_separator() -> String {
-        ", ".into()
-    }
-    fn default_mode() -> WriteMode {
-        WriteMode::Overwrite
-    }
-}
-
-impl Default for SyncRule {
-    fn default() -> Self {
-        Self {
-            tracker: Self::default_tracker(),
-            object: Self::default_object(),
-            field: Self::default_field(),
-            separator: Self::default_separator(),
-            mode: Self::default_mode(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSettings {
     #[serde(default)]
-    pub rules: Vec<SyncRule>,
+    pub rules: Vec<Rule>,
     /// Do everything but the CRM write, recording what would have been written.
     #[serde(default)]
     pub dry_run: bool,
@@ -243,9 +194,9 @@ pub struct SyncSettings {
 
 impl SyncSettings {
     /// The configured rules, or the single default rule when none is configured.
-    pub fn effective_rules(&self) -> Vec<SyncRule> {
+    pub fn effective_rules(&self) -> Vec<Rule> {
         if self.rules.is_empty() {
-            vec![SyncRule::default()]
+            vec![Rule::default()]
         } else {
             self.rules.clone()
         }
@@ -407,13 +358,10 @@ impl Settings {
             }
         }
         validate_http_url("gong.base_url", &self.gong.base_url)?;
-        if !(1..=crate::gong::MAX_CALLS_PER_REQUEST).contains(&self.gong.batch_size) {
+        if !(1..=MAX_CALLS_PER_REQUEST).contains(&self.gong.batch_size) {
             return Err(ConfigError::invalid(
                 "gong.batch_size",
-                format!(
-                    "must be between 1 and {}",
-                    crate::gong::MAX_CALLS_PER_REQUEST
-                ),
+                format!("must be between 1 and {}", MAX_CALLS_PER_REQUEST),
             ));
         }
         let ratio = self.salesforce.max_api_usage_ratio;
@@ -644,6 +592,7 @@ pub fn is_api_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::WriteMode;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         let mut vars: HashMap<String, String> = [
@@ -673,7 +622,7 @@ mod tests {
         let settings = Settings::load_from(None, Some(env(&[]))).expect("valid configuration");
         assert_eq!(settings.server.bind.port(), 8080);
         assert_eq!(settings.salesforce.api_version, "v62.0");
-        assert_eq!(settings.sync.effective_rules(), vec![SyncRule::default()]);
+        assert_eq!(settings.sync.effective_rules(), vec![Rule::default()]);
         assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
     }
 

@@ -4,15 +4,15 @@
 //! it); without one (or while the store cannot be reached) it holds within the process.
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
-use crate::store::{Slot, Store};
+use crate::shared::{SharedLimits, Slot};
 
-/// The store's name for Gong's allowance.
+/// The shared allowance's name for Gong's.
 const API: &str = "gong";
 
 /// Extra spacing when slots come from the store: a slot is taken before the request leaves,
@@ -28,7 +28,7 @@ pub struct GongLimiter {
     blocked_until: Mutex<Option<Instant>>,
     spacing: Duration,
     daily_limit: NonZeroU32,
-    shared: Option<Store>,
+    shared: Option<Arc<dyn SharedLimits>>,
 }
 
 impl GongLimiter {
@@ -53,9 +53,9 @@ impl GongLimiter {
         }
     }
 
-    /// Shares the allowance with every process using `store`.
-    pub fn shared_through(mut self, store: Store) -> Self {
-        self.shared = Some(store);
+    /// Shares the allowance with every process using `shared`.
+    pub fn shared_through(mut self, shared: Arc<dyn SharedLimits>) -> Self {
+        self.shared = Some(shared);
         self
     }
 
@@ -89,11 +89,11 @@ impl GongLimiter {
         if self.local_hold().is_some() {
             return true;
         }
-        let Some(store) = &self.shared else {
+        let Some(shared) = &self.shared else {
             return false;
         };
-        match store.requests_blocked_until(API).await {
-            Ok(until) => until > crate::store::now_ms(),
+        match shared.requests_held_for(API).await {
+            Ok(held) => held.is_some(),
             Err(error) => {
                 tracing::warn!(%error, "cannot read the shared Gong hold from the store");
                 false
@@ -104,22 +104,22 @@ impl GongLimiter {
     /// Takes the next slot of the shared allowance (or this process's, without a store) and
     /// waits for it.
     async fn take_slot(&self) {
-        if let Some(store) = &self.shared {
+        if let Some(shared) = &self.shared {
             loop {
-                match store
+                match shared
                     .reserve_request(API, self.spacing + SHARED_MARGIN, self.daily_limit.get())
                     .await
                 {
-                    Ok(Slot::At(at)) => {
-                        tokio::time::sleep(until_unix_ms(at)).await;
+                    Ok(Slot::In(wait)) => {
+                        tokio::time::sleep(wait).await;
                         return;
                     }
-                    Ok(Slot::DayUsedUp { until }) => {
+                    Ok(Slot::DayUsedUp { for_ }) => {
                         tracing::warn!(
                             daily_limit = self.daily_limit.get(),
                             "the day's Gong allowance (gong.daily_limit) is used up; waiting for the next UTC day"
                         );
-                        tokio::time::sleep(until_unix_ms(until)).await;
+                        tokio::time::sleep(for_).await;
                     }
                     Err(error) => {
                         tracing::warn!(%error, "cannot reach the shared Gong allowance in the store; spacing requests within this process");
@@ -139,20 +139,12 @@ impl GongLimiter {
         if let Ok(mut guard) = self.blocked_until.lock() {
             *guard = Some(guard.map_or(until, |current| current.max(until)));
         }
-        if let Some(store) = &self.shared {
-            let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
-            let until = crate::store::now_ms().saturating_add(wait_ms);
-            if let Err(error) = store.block_requests(API, until).await {
+        if let Some(shared) = &self.shared {
+            if let Err(error) = shared.hold_requests(API, wait).await {
                 tracing::warn!(%error, "cannot share Gong's Retry-After through the store");
             }
         }
     }
-}
-
-/// How long from now until a Unix time in milliseconds (zero if it has passed).
-fn until_unix_ms(at: i64) -> Duration {
-    let wait = at.saturating_sub(crate::store::now_ms()).max(0);
-    Duration::from_millis(u64::try_from(wait).unwrap_or_default())
 }
 
 #[cfg(test)]

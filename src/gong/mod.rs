@@ -4,6 +4,7 @@ mod limiter;
 pub mod types;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use std::time::Duration;
 
@@ -13,10 +14,11 @@ use serde_json::json;
 
 use crate::config::GongSettings;
 use crate::retry::{Classify, Disposition};
-use crate::store::Store;
-use crate::telemetry;
+use crate::shared::SharedLimits;
+use crate::sync;
+use crate::upstream;
 pub use limiter::GongLimiter;
-use types::{Call, CallsPage, ErrorBody};
+use types::{CallsPage, ErrorBody};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GongError {
@@ -65,20 +67,27 @@ impl Classify for GongError {
 /// One page of the calls Gong lists for a date range.
 #[derive(Debug, Default)]
 pub struct ListedPage {
-    pub calls: Vec<Call>,
+    pub calls: Vec<Listed>,
     /// How many calls the whole range holds, as Gong counts them.
     pub total: Option<u64>,
     /// Pass back for the next page; `None` on the last one.
     pub next_cursor: Option<String>,
 }
 
-/// The largest `filter.callIds` sent in one request: Gong's page size.
-pub const MAX_CALLS_PER_REQUEST: usize = 100;
+/// A listed call: as the domain reads it, and as Gong sent it (kept with its job, like a
+/// webhook's `callData`).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub call: sync::Call,
+    pub json: String,
+}
+
+pub use crate::config::MAX_CALLS_PER_REQUEST;
 
 /// What Gong returned for a set of call ids.
 #[derive(Debug, Default)]
 pub struct CallBatch {
-    pub calls: HashMap<String, Call>,
+    pub calls: HashMap<String, sync::Call>,
     /// Ids of a request Gong answered 404 to: it holds none of them. An id that is merely
     /// absent from a 200 answer is not in here.
     pub not_found: HashSet<String>,
@@ -116,9 +125,9 @@ impl GongClient {
         }
     }
 
-    /// Shares the rate limits with every process using `store` (see [`GongLimiter`]).
-    pub fn sharing_limits_through(mut self, store: Store) -> Self {
-        self.limiter = self.limiter.shared_through(store);
+    /// Shares the rate limits with every process using `shared` (see [`GongLimiter`]).
+    pub fn sharing_limits_through(mut self, shared: Arc<dyn SharedLimits>) -> Self {
+        self.limiter = self.limiter.shared_through(shared);
         self
     }
 
@@ -147,7 +156,7 @@ impl GongClient {
                 match self.post(&body).await? {
                     Some(page) => {
                         for call in page.calls {
-                            batch.calls.insert(call.meta_data.id.clone(), call);
+                            batch.calls.insert(call.meta_data.id.clone(), call.into());
                         }
                         cursor = page
                             .records
@@ -190,8 +199,20 @@ impl GongClient {
             .records
             .map(|r| (r.total_records, r.cursor.filter(|c| !c.is_empty())))
             .unwrap_or_default();
+        let calls = page
+            .calls
+            .into_iter()
+            .map(|call| {
+                let json =
+                    serde_json::to_string(&call).map_err(|e| GongError::Decode(e.to_string()))?;
+                Ok(Listed {
+                    call: call.into(),
+                    json,
+                })
+            })
+            .collect::<Result<_, GongError>>()?;
         Ok(ListedPage {
-            calls: page.calls,
+            calls,
             total,
             next_cursor,
         })
@@ -223,7 +244,7 @@ impl GongClient {
                 Some(self.access_key_secret.expose_secret()),
             )
             .json(body);
-        let response = telemetry::send_counted("gong", request)
+        let response = upstream::send_counted("gong", request)
             .await
             .map_err(GongError::Transport)?;
         let status = response.status();
@@ -231,7 +252,7 @@ impl GongClient {
         let text = response
             .text()
             .await
-            .map_err(|e| GongError::Transport(telemetry::transport_error(e)))?;
+            .map_err(|e| GongError::Transport(upstream::transport_error(e)))?;
         match status {
             s if s.is_success() => serde_json::from_str(&text)
                 .map(Some)
@@ -265,7 +286,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 fn error_message(body: &str) -> String {
     match serde_json::from_str::<ErrorBody>(body) {
         Ok(parsed) if !parsed.errors.is_empty() => parsed.errors.join("; "),
-        _ => telemetry::excerpt(body),
+        _ => upstream::excerpt(body),
     }
 }
 
@@ -413,8 +434,11 @@ mod tests {
             .respond_with(gong_answers.clone())
             .mount(&server)
             .await;
-        let (_dir, _url, store) = crate::store::temp_store().await;
-        let gong = std::sync::Arc::new(client_at(&server, 10).sharing_limits_through(store));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/store.db", dir.path().display());
+        let store = crate::store::Store::connect(&url).await.expect("store");
+        let gong =
+            std::sync::Arc::new(client_at(&server, 10).sharing_limits_through(Arc::new(store)));
         // Four requests at once: three wait for their slots while the first meets the 429.
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..4 {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::sync;
+
 /// One call, as found in `callData` of a webhook and in `calls[]` of `/v2/calls/extensive`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -14,10 +16,48 @@ pub struct Call {
     pub content: Option<CallContent>,
 }
 
-impl Call {
-    pub fn trackers(&self) -> &[Tracker] {
-        self.content.as_ref().map_or(&[], |c| c.trackers.as_slice())
+impl From<Call> for sync::Call {
+    fn from(call: Call) -> Self {
+        Self {
+            id: call.meta_data.id,
+            context: call.context.into_iter().map(Into::into).collect(),
+            trackers: call
+                .content
+                .map(|content| content.trackers.into_iter().map(Into::into).collect())
+                .unwrap_or_default(),
+        }
     }
+}
+
+impl From<CrmContext> for sync::CrmContext {
+    fn from(context: CrmContext) -> Self {
+        Self {
+            system: context.system,
+            objects: context
+                .objects
+                .into_iter()
+                .map(|object| sync::CrmObject {
+                    object_type: object.object_type,
+                    object_id: object.object_id,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Tracker> for sync::Tracker {
+    fn from(tracker: Tracker) -> Self {
+        Self {
+            name: tracker.name,
+            phrases: tracker.phrases.into_iter().map(|p| p.phrase).collect(),
+        }
+    }
+}
+
+/// Reads a call stored as Gong sent it (a webhook's `callData`, a listing's call) into the
+/// domain's call, as the webhook handler read it before storing it.
+pub fn parse_call(json: &str) -> Result<sync::Call, serde_json::Error> {
+    serde_json::from_str::<Call>(json).map(Into::into)
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -99,7 +99,6 @@ pub async fn retry_job(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     if state.store.retry_dead(&id).await.map_err(store_error)? {
-        state.wake_workers.notify_one();
         tracing::info!(job_id = %id, "dead job queued again by an operator");
         return Ok((
             StatusCode::ACCEPTED,

@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
-use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -33,16 +32,13 @@ use axum::BoxError;
 pub use error::ApiError;
 use tower::ServiceBuilder;
 
-use crate::salesforce::LimitPause;
 use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub wake_workers: Arc<Notify>,
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
-    pub salesforce_pause: Arc<LimitPause>,
     pub auth: Arc<WebhookAuth>,
 }
 

@@ -7,6 +7,8 @@ use axum::Json;
 use serde_json::json;
 
 use super::AppState;
+use crate::shared::SALESFORCE_PAUSE;
+use crate::store::{rfc3339, JobStatus};
 use crate::telemetry;
 
 /// The process is up and serving HTTP.
@@ -17,14 +19,14 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready to accept webhooks: the store answers and can commit. A Salesforce pause is reported in the
 /// detail but keeps the service ready: webhooks are still accepted and wait in the queue.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let salesforce = match state.salesforce_pause.active() {
-        None => "ok".to_owned(),
-        Some(pause) => {
-            let until = time::OffsetDateTime::from(pause.until)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            format!("paused until {until}: {}", pause.reason)
-        }
+    let salesforce = match state.store.active_pause(SALESFORCE_PAUSE).await {
+        Ok(None) => "ok".to_owned(),
+        Ok(Some(pause)) => format!(
+            "paused until {}: {}",
+            rfc3339(pause.until_unix_ms),
+            pause.reason
+        ),
+        Err(error) => format!("unknown: {error}"),
     };
     match state.store.readiness().await {
         Ok(()) => (
@@ -51,15 +53,21 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// exact whatever wrote to the store.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.queue_depth().await {
-        Ok(depth) => telemetry::record_queue_depth(&depth),
+        Ok(depth) => telemetry::record_queue_depth(
+            JobStatus::ALL.map(|status| (status.as_str(), depth.get(status))),
+        ),
         Err(error) => tracing::warn!(%error, "could not read the queue depth"),
     }
     match state.store.oldest_queued_age().await {
         Ok(age) => telemetry::record_oldest_queued_age(age),
         Err(error) => tracing::warn!(%error, "could not read the oldest queued job"),
     }
-    // Ends an expired pause so the gauge drops back to 0 even when no job runs.
-    state.salesforce_pause.active();
+    // Read at scrape time, so the gauge drops back to 0 when a pause ends even while no job
+    // runs, and shows a pause another process started.
+    match state.store.active_pause(SALESFORCE_PAUSE).await {
+        Ok(pause) => telemetry::salesforce_paused(pause.is_some()),
+        Err(error) => tracing::warn!(%error, "could not read the Salesforce pause"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

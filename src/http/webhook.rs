@@ -114,9 +114,6 @@ async fn accept(
                 ApiError::unavailable("the job store is unavailable; retry the delivery")
             }
         })?;
-    if delivery.disposition == DeliveryDisposition::New {
-        state.wake_workers.notify_one();
-    }
     tracing::info!(
         job_id = %delivery.job_id,
         call_id = %webhook.call_id,

@@ -13,8 +13,8 @@ use super::types::{JwtClaims, OAuthError, TokenResponse};
 use super::SalesforceError;
 use crate::config::{ConfigError, SalesforceAuthFlow, SalesforceSettings};
 use crate::retry::{Classify, Disposition};
-use crate::store::Store;
-use crate::telemetry;
+use crate::shared::TokenVault;
+use crate::upstream;
 
 /// Key under which a rotated refresh token is stored.
 const REFRESH_TOKEN_NAME: &str = "salesforce.refresh_token";
@@ -74,7 +74,7 @@ pub struct TokenProvider {
     token_url: String,
     client_id: String,
     grant: Grant,
-    store: Store,
+    vault: Arc<dyn TokenVault>,
     state: Mutex<TokenState>,
 }
 
@@ -82,7 +82,7 @@ impl TokenProvider {
     pub fn new(
         settings: &SalesforceSettings,
         http: reqwest::Client,
-        store: Store,
+        vault: Arc<dyn TokenVault>,
     ) -> Result<Self, ConfigError> {
         let secret = |value: &Option<SecretString>| value.clone().unwrap_or_default();
         let grant = match settings.auth {
@@ -110,7 +110,7 @@ impl TokenProvider {
             ),
             client_id: settings.client_id.clone().unwrap_or_default(),
             grant,
-            store,
+            vault,
             state: Mutex::new(TokenState::default()),
         })
     }
@@ -199,14 +199,14 @@ impl TokenProvider {
     ) -> Result<Arc<AccessToken>, SalesforceError> {
         let form = self.grant_form(state).await?;
         let request = self.http.post(&self.token_url).form(&form);
-        let response = telemetry::send_counted("salesforce_auth", request)
+        let response = upstream::send_counted("salesforce_auth", request)
             .await
             .map_err(SalesforceError::Transport)?;
         let status = response.status();
         let text = response
             .text()
             .await
-            .map_err(|e| SalesforceError::Transport(telemetry::transport_error(e)))?;
+            .map_err(|e| SalesforceError::Transport(upstream::transport_error(e)))?;
         if !status.is_success() {
             return Err(token_error(status, &text));
         }
@@ -217,9 +217,14 @@ impl TokenProvider {
         {
             // Rotation invalidated the old refresh token: keep the new one durably before
             // using the access token, or a crash now would leave no valid refresh token.
-            self.store
-                .save_rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret(), &rotated)
-                .await?;
+            self.vault
+                .save_rotated_token(
+                    REFRESH_TOKEN_NAME,
+                    configured.expose_secret().to_owned(),
+                    rotated.clone(),
+                )
+                .await
+                .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
             state.refresh_token = Some(SecretString::from(rotated));
         }
         Ok(Arc::new(AccessToken {
@@ -266,9 +271,10 @@ impl TokenProvider {
             } => {
                 if state.refresh_token.is_none() {
                     let stored = self
-                        .store
-                        .rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret())
-                        .await?;
+                        .vault
+                        .rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret().to_owned())
+                        .await
+                        .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
                     state.refresh_token =
                         Some(stored.map_or_else(|| configured.clone(), SecretString::from));
                 }
@@ -329,7 +335,7 @@ fn token_error(status: StatusCode, body: &str) -> SalesforceError {
         },
         _ => SalesforceError::TokenEndpoint {
             status: status.as_u16(),
-            message: telemetry::excerpt(body),
+            message: upstream::excerpt(body),
         },
     }
 }

@@ -1,9 +1,10 @@
 //! Salesforce's daily API limit: the usage every response reports, and the pause taken when
 //! the limit is exhausted.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use crate::shared::{ActivePause, SharedLimits, SALESFORCE_PAUSE};
 use crate::telemetry;
 
 /// Org API usage as reported by `Sforce-Limit-Info: api-usage=10018/100000`.
@@ -30,56 +31,81 @@ impl ApiUsage {
     }
 }
 
-/// When Salesforce says the org's API requests are used up (`REQUEST_LIMIT_EXCEEDED`), all
-/// Salesforce work stops for a while rather than retrying into the limit.
-#[derive(Debug, Default)]
-pub struct LimitPause {
-    state: Mutex<Option<PauseState>>,
+/// The Salesforce pause as every process sees it: kept in the shared state (so one process
+/// meeting `REQUEST_LIMIT_EXCEEDED` pauses them all), read from there at most once a second.
+pub struct PauseGate {
+    shared: Arc<dyn SharedLimits>,
+    /// The last reading, and when it was taken.
+    seen: Mutex<Option<(Instant, Option<ActivePause>)>>,
 }
 
-#[derive(Debug, Clone)]
-struct PauseState {
-    until: Instant,
-    until_wall: SystemTime,
-    reason: String,
-}
+/// How long a reading of the shared pause is trusted.
+const FRESH_FOR: Duration = Duration::from_secs(1);
 
-/// An active pause, for readiness and logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActivePause {
-    pub remaining: Duration,
-    pub until: SystemTime,
-    pub reason: String,
-}
-
-impl LimitPause {
-    pub fn start(&self, length: Duration, reason: String) {
-        let state = PauseState {
-            until: Instant::now() + length,
-            until_wall: SystemTime::now() + length,
-            reason,
-        };
-        if let Ok(mut guard) = self.state.lock() {
-            *guard = Some(state);
+impl PauseGate {
+    pub fn new(shared: Arc<dyn SharedLimits>) -> Self {
+        Self {
+            shared,
+            seen: Mutex::new(None),
         }
+    }
+
+    /// The pause in force, if any. While the shared state cannot be read, work goes on:
+    /// Salesforce itself refuses again if its limit still holds.
+    pub async fn active(&self) -> Option<ActivePause> {
+        if let Some(seen) = self.remembered() {
+            return seen;
+        }
+        let read = match self.shared.active_pause(SALESFORCE_PAUSE).await {
+            Ok(pause) => pause,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the shared Salesforce pause");
+                None
+            }
+        };
+        telemetry::salesforce_paused(read.is_some());
+        self.remember(read.clone());
+        read
+    }
+
+    /// Pauses all Salesforce work, of every process, for `length`.
+    pub async fn start(&self, length: Duration, reason: String) {
+        if let Err(error) = self
+            .shared
+            .start_pause(SALESFORCE_PAUSE, length, reason.clone())
+            .await
+        {
+            tracing::warn!(%error, "cannot share the Salesforce pause; pausing this process only");
+        }
+        let until = time::OffsetDateTime::now_utc() + length;
+        let until_unix_ms =
+            i64::try_from(until.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        self.remember(Some(ActivePause {
+            remaining: length,
+            until_unix_ms,
+            reason,
+        }));
         telemetry::salesforce_paused(true);
     }
 
-    /// The pause in force, if any. An expired pause ends here.
-    pub fn active(&self) -> Option<ActivePause> {
-        let mut guard = self.state.lock().ok()?;
-        let state = guard.as_ref()?;
-        let now = Instant::now();
-        if state.until <= now {
-            *guard = None;
-            telemetry::salesforce_paused(false);
+    fn remembered(&self) -> Option<Option<ActivePause>> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let (at, pause) = seen.as_ref()?;
+        let age = at.elapsed();
+        if age >= FRESH_FOR {
             return None;
         }
-        Some(ActivePause {
-            remaining: state.until - now,
-            until: state.until_wall,
-            reason: state.reason.clone(),
-        })
+        Some(pause.as_ref().and_then(|pause| {
+            let remaining = pause.remaining.checked_sub(age)?;
+            Some(ActivePause {
+                remaining,
+                ..pause.clone()
+            })
+        }))
+    }
+
+    fn remember(&self, pause: Option<ActivePause>) {
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), pause));
     }
 }
 
@@ -110,17 +136,5 @@ mod tests {
         );
         assert_eq!(usage("api-usage=lots"), None);
         assert_eq!(usage(""), None);
-    }
-
-    #[test]
-    fn a_pause_ends_by_itself() {
-        let pause = LimitPause::default();
-        assert!(pause.active().is_none());
-        pause.start(Duration::from_secs(60), "limit".into());
-        let active = pause.active().expect("paused");
-        assert_eq!(active.reason, "limit");
-        assert!(active.remaining <= Duration::from_secs(60));
-        pause.start(Duration::ZERO, "limit".into());
-        assert!(pause.active().is_none());
     }
 }

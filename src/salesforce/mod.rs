@@ -13,12 +13,12 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 
 pub use auth::{AccessToken, TokenProvider};
-pub use limits::{ActivePause, ApiUsage, LimitPause};
+pub use limits::{ApiUsage, PauseGate};
 
 use crate::config::{ConfigError, SalesforceSettings};
 use crate::retry::{Classify, Disposition};
-use crate::store::{Store, StoreError};
-use crate::telemetry;
+use crate::shared::{SharedLimits, TokenVault};
+use crate::{telemetry, upstream};
 use types::{ApiError, CollectionResult, Describe, DescribeField, QueryPage};
 
 /// Records per sObject Collections request, and ids per SOQL `IN` list.
@@ -113,15 +113,15 @@ pub enum SalesforceError {
         field: String,
         reason: String,
     },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("the shared state is unavailable: {0}")]
+    SharedState(String),
 }
 
 impl Classify for SalesforceError {
     fn disposition(&self) -> Disposition {
         const RETRY: Disposition = Disposition::Retry { after: None };
         match self {
-            Self::Transport(_) | Self::Decode(_) | Self::Store(_) => RETRY,
+            Self::Transport(_) | Self::Decode(_) | Self::SharedState(_) => RETRY,
             Self::TokenEndpoint { status, .. } if *status >= 500 => RETRY,
             Self::Api { status, code, .. } => match (*status, code.as_str()) {
                 (420 | 429, _) | (500..=599, _) => RETRY,
@@ -159,7 +159,7 @@ pub struct SalesforceClient {
     http: reqwest::Client,
     api_version: String,
     tokens: Arc<TokenProvider>,
-    pause: Arc<LimitPause>,
+    pause: PauseGate,
     pause_length: Duration,
     max_usage_ratio: f64,
     /// Describe results per object (lower-case name), fetched once per process.
@@ -167,16 +167,18 @@ pub struct SalesforceClient {
 }
 
 impl SalesforceClient {
+    /// `limits` holds the pause every process honours; `vault` a rotated refresh token.
     pub fn new(
         settings: &SalesforceSettings,
         http: reqwest::Client,
-        store: Store,
+        limits: Arc<dyn SharedLimits>,
+        vault: Arc<dyn TokenVault>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            tokens: Arc::new(TokenProvider::new(settings, http.clone(), store)?),
+            tokens: Arc::new(TokenProvider::new(settings, http.clone(), vault)?),
             http,
             api_version: settings.api_version.clone(),
-            pause: Arc::new(LimitPause::default()),
+            pause: PauseGate::new(limits),
             pause_length: settings.limit_pause,
             max_usage_ratio: settings.max_api_usage_ratio,
             describes: tokio::sync::Mutex::new(HashMap::new()),
@@ -188,14 +190,10 @@ impl SalesforceClient {
         Ok(self.tokens.token().await?.instance_url.clone())
     }
 
-    /// The daily-limit pause, shared with the readiness probe.
-    pub fn limit_pause(&self) -> Arc<LimitPause> {
-        Arc::clone(&self.pause)
-    }
-
-    /// Fails with [`SalesforceError::Paused`] while Salesforce work is paused.
-    pub fn ensure_not_paused(&self) -> Result<(), SalesforceError> {
-        match self.pause.active() {
+    /// Fails with [`SalesforceError::Paused`] while Salesforce work is paused (by any
+    /// process using the store).
+    pub async fn ensure_not_paused(&self) -> Result<(), SalesforceError> {
+        match self.pause.active().await {
             Some(active) => Err(SalesforceError::Paused {
                 remaining: active.remaining,
                 reason: active.reason,
@@ -367,7 +365,7 @@ impl SalesforceClient {
         &self,
         request: impl Fn(&AccessToken) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, SalesforceError> {
-        self.ensure_not_paused()?;
+        self.ensure_not_paused().await?;
         match self.send_authenticated(request).await {
             Err(SalesforceError::Api { code, message, .. }) if code == LIMIT_EXCEEDED => {
                 let reason = format!("{LIMIT_EXCEEDED}: {message}");
@@ -376,7 +374,7 @@ impl SalesforceClient {
                     %reason,
                     "Salesforce API limit reached: pausing all Salesforce work"
                 );
-                self.pause.start(self.pause_length, reason.clone());
+                self.pause.start(self.pause_length, reason.clone()).await;
                 Err(SalesforceError::Paused {
                     remaining: self.pause_length,
                     reason,
@@ -412,7 +410,7 @@ impl SalesforceClient {
         token: &AccessToken,
     ) -> Result<reqwest::Response, SalesforceError> {
         let request = request.bearer_auth(token.value.expose_secret());
-        let response = telemetry::send_counted("salesforce", request)
+        let response = upstream::send_counted("salesforce", request)
             .await
             .map_err(SalesforceError::Transport)?;
         let usage = response
@@ -422,19 +420,19 @@ impl SalesforceClient {
             .and_then(ApiUsage::parse);
         if let Some(usage) = usage {
             telemetry::salesforce_api_usage(usage.used, usage.max);
-            self.watch_usage(usage);
+            self.watch_usage(usage).await;
         }
         Ok(response)
     }
 
     /// Past `salesforce.max_api_usage_ratio` of the org's daily requests, writes pause so the
     /// org's other integrations keep their share.
-    fn watch_usage(&self, usage: ApiUsage) {
-        if usage.max == 0 || self.pause.active().is_some() {
+    async fn watch_usage(&self, usage: ApiUsage) {
+        if usage.max == 0 {
             return;
         }
         let ratio = usage.used as f64 / usage.max as f64;
-        if ratio >= self.max_usage_ratio {
+        if ratio >= self.max_usage_ratio && self.pause.active().await.is_none() {
             let reason = format!(
                 "the org has used {}/{} API requests ({:.0}%), past salesforce.max_api_usage_ratio ({:.0}%)",
                 usage.used,
@@ -443,7 +441,7 @@ impl SalesforceClient {
                 self.max_usage_ratio * 100.0
             );
             tracing::warn!(%reason, pause_secs = self.pause_length.as_secs(), "pausing Salesforce writes");
-            self.pause.start(self.pause_length, reason);
+            self.pause.start(self.pause_length, reason).await;
         }
     }
 }
@@ -457,14 +455,14 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Salesfo
     let body = response
         .text()
         .await
-        .map_err(|e| SalesforceError::Transport(telemetry::transport_error(e)))?;
+        .map_err(|e| SalesforceError::Transport(upstream::transport_error(e)))?;
     // Error bodies are arrays of {message, errorCode}; an edge proxy may send HTML instead.
     let first = serde_json::from_str::<Vec<ApiError>>(&body)
         .ok()
         .and_then(|errors| errors.into_iter().next());
     let (code, message) = match first {
         Some(error) => (error.error_code, error.message),
-        None => (String::new(), telemetry::excerpt(&body)),
+        None => (String::new(), upstream::excerpt(&body)),
     };
     Err(SalesforceError::Api {
         status: status.as_u16(),

@@ -1,44 +1,55 @@
-//! The durable job queue: an embedded SQLite database (WAL) holding every accepted webhook,
-//! its attempts and outcome, and an audit trail of what was written.
+//! The durable store behind one interface: every accepted webhook as a job, its attempts and
+//! outcome, the audit trail of what was written, and the state every process using the
+//! store shares (record locks, the Gong allowance, the Salesforce pause, OAuth tokens).
 //!
-//! Jobs are claimed with a lease (`lease_id`, `locked_until`) rather than a transaction held
-//! open across HTTP calls, which on SQLite would block every incoming webhook.
+//! [`Store`] is an enum over backends, chosen by the scheme of `store.url`; each backend
+//! lives in its own folder and is the only code that knows its SQL. The operations are
+//! grouped by concern, one file each:
+//!
+//! - [`queue`]: accept a delivery (dedupe and bound), enqueue, claim due jobs with a lease,
+//!   end attempts, release, reclaim orphans, and the wake-ups of idle workers;
+//! - [`locks`]: one writer per CRM record at a time, across processes;
+//! - [`audit`]: each record's outcome and the values written, read for a batch at once;
+//! - [`operator`]: what operators read and do (lists, one job, replay, purge, counts);
+//! - [`backfill`]: a date range's progress, committed page by page with its jobs;
+//! - [`limits`]: the Gong allowance and pauses, on the store's clock;
+//! - [`oauth`]: a rotated Salesforce refresh token.
+//!
+//! What every backend guarantees is checked by one contract suite (`tests/store`), run
+//! against each; `docs/architecture.md` lists it.
 
-mod accept;
+mod audit;
 mod backfill;
-mod jobs;
+mod limits;
+mod locks;
 mod oauth;
-mod quota;
+mod operator;
+mod queue;
 mod report;
-mod write;
+mod sqlite;
+mod types;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use tokio::sync::mpsc;
-use write::Writer;
-
+pub use crate::shared::{ActivePause, Slot};
 pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
-pub use jobs::{
-    Delivery, Disposition as DeliveryDisposition, FieldWrite, Finish, Job, JobEnd, JobStatus,
-    NewJob, QueueDepth, Resolution, Target, TargetStatus,
-};
-pub use quota::Slot;
+pub use locks::RecordKey;
+pub use queue::Due;
 pub use report::{rfc3339, JobDetail, JobView};
+pub use types::{
+    Delivery, Disposition as DeliveryDisposition, Ending, FieldWrite, Job, JobReport, JobStatus,
+    KeptPlan, NewJob, QueueDepth, Resolution, Target, TargetStatus,
+};
 
 use crate::retry::{Classify, Disposition};
+use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Never shows the URL: it may carry a password.
     #[error(
-        "store.url `{url}` is not a SQLite URL such as sqlite://data/competitor-sync.db: {source}"
+        "store.url is not a store this service can open (expected sqlite://PATH, e.g. \
+         sqlite://data/competitor-sync.db): {problem}"
     )]
-    BadUrl { url: String, source: sqlx::Error },
+    BadUrl { problem: String },
     #[error("could not create the store's directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -83,172 +94,57 @@ impl StoreError {
     }
 }
 
-/// The store. Reads use a pool of connections; every write goes through one connection, so
-/// writers queue in the process (in order, without SQLite's sleeping busy handler) instead
-/// of contending for the database lock.
+/// The store, whichever backend holds it. Cloning is cheap and shares the connections.
 #[derive(Debug, Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    writer: Writer,
-    accepts: mpsc::Sender<accept::AcceptRequest>,
-    pending: Arc<PendingJobs>,
+pub enum Store {
+    Sqlite(SqliteStore),
 }
 
-/// How many jobs are waiting or running, and the most allowed. Counted once when the store
-/// opens, then moved by every transition the store makes (a job created, a job ended, a dead
-/// job queued again), so the bound costs nothing per webhook.
-#[derive(Debug, Default)]
-struct PendingJobs {
-    /// 0 for no limit.
-    limit: AtomicU64,
-    count: AtomicU64,
+/// Defines `Store` methods that hand the call to the backend, keeping each operation's
+/// signature and documentation in one place: the interface.
+macro_rules! delegate {
+    ($(
+        $(#[$meta:meta])*
+        pub async fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;
+    )*) => {
+        $(
+            $(#[$meta])*
+            pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                match self {
+                    Self::Sqlite(backend) => backend.$name($($arg),*).await,
+                }
+            }
+        )*
+    };
 }
-
-impl PendingJobs {
-    fn ended(&self, jobs: u64) {
-        let _ = self
-            .count
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(jobs))
-            });
-    }
-
-    fn added(&self, jobs: u64) {
-        self.count.fetch_add(jobs, Ordering::Relaxed);
-    }
-}
+use delegate;
 
 impl Store {
-    /// Opens (creating if missing) the database at `url` and brings its schema up to date.
+    /// Opens the store named by `url` (creating a SQLite file and its directory if missing)
+    /// and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|source| StoreError::BadUrl {
-                url: url.to_owned(),
-                source,
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a 202 promises the job is on disk, so every commit is fsynced. In WAL mode
-            // NORMAL survives a process crash but can lose the last commits on power loss.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        create_parent_dir(options.get_filename())?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
-        let writer = Writer::new(writer);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
-        let (accepts, requests) = mpsc::channel(4096);
-        let pending = Arc::new(PendingJobs::default());
-        tokio::spawn(accept::run_writer(
-            writer.clone(),
-            Arc::clone(&pending),
-            requests,
-        ));
-        let store = Self {
-            pool,
-            writer,
-            accepts,
-            pending,
-        };
-        store.recount_pending().await?;
-        Ok(store)
-    }
-
-    /// Bounds the queue: beyond `limit` waiting or running jobs, new ones are refused.
-    pub fn with_max_queued(self, limit: Option<u64>) -> Self {
-        self.pending
-            .limit
-            .store(limit.unwrap_or(0), Ordering::Relaxed);
-        self
-    }
-
-    /// Counts the waiting and running jobs afresh, taking in jobs another process queued
-    /// (`jobs retry`, `backfill --enqueue-only`) so `store.max_queued` bounds the real queue.
-    /// Read on the writer connection, between accept groups.
-    pub async fn recount_pending(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
-                .fetch_one(self.writer.pool())
-                .await?;
-        let count = u64::try_from(count).unwrap_or_default();
-        self.pending.count.store(count, Ordering::Relaxed);
-        Ok(count)
-    }
-
-    /// For the readiness probe: the store answers, and can commit. A cheap read while writes
-    /// succeed; once a write failed (a full disk), a real commit each time until one works,
-    /// so the probe turns ready again by itself when space is back.
-    pub async fn readiness(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        if let Some(reason) = self.writer.failing() {
-            if let Err(error) = self.probe_commit().await {
-                tracing::debug!(%error, %reason, "the store still cannot commit");
-                return Err(StoreError::CannotCommit(reason));
-            }
+        if url.starts_with("sqlite:") {
+            return Ok(Self::Sqlite(SqliteStore::connect(url).await?));
         }
-        Ok(())
+        Err(StoreError::BadUrl {
+            problem: match url.split_once("://") {
+                Some((scheme, _)) => format!("the scheme `{scheme}` is not supported"),
+                None => "it has no scheme".to_owned(),
+            },
+        })
     }
 
-    /// Proves the database takes a commit (permissions, disk, locks), touching only the
-    /// probe's own row.
-    pub async fn check_writable(&self) -> Result<(), StoreError> {
-        self.probe_commit().await
+    delegate! {
+        /// Bounds the queue: beyond `limit` waiting or running jobs (of every process), new
+        /// webhooks are refused with [`StoreError::QueueFull`]. The queue is counted now, and
+        /// jobs other processes queue count within 15 seconds.
+        pub async fn bound_queue(&self, limit: u64) -> Result<(), StoreError>;
+        /// Ready to take webhooks: the store answers and can commit. After a failed write (a
+        /// full disk) this tries a real commit, so it turns ready again by itself.
+        pub async fn readiness(&self) -> Result<(), StoreError>;
+        /// Proves the store takes a commit (permissions, disk, locks), touching only the
+        /// probe's own row.
+        pub async fn probe_commit(&self) -> Result<(), StoreError>;
+        pub async fn close(&self) -> ();
     }
-
-    async fn probe_commit(&self) -> Result<(), StoreError> {
-        self.writer
-            .run(async {
-                let mut tx = self.writer.begin().await?;
-                sqlx::query(
-                    "INSERT INTO store_probe (id, committed_at) VALUES (1, ?1) \
-                     ON CONFLICT (id) DO UPDATE SET committed_at = excluded.committed_at",
-                )
-                .bind(now_ms())
-                .execute(tx.conn())
-                .await?;
-                tx.commit().await
-            })
-            .await
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
-    }
-}
-
-fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
-    let in_memory = file.as_os_str().is_empty()
-        || file.to_string_lossy().starts_with(':')
-        || file.to_string_lossy().starts_with("file:");
-    match file.parent() {
-        Some(dir) if !in_memory && !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            }),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// A store in a fresh temporary directory, and its URL (to open it again, as a second
-/// process would).
-#[cfg(test)]
-pub(crate) async fn temp_store() -> (tempfile::TempDir, String, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    let store = Store::connect(&url).await.expect("store");
-    (dir, url, store)
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{FieldWrite, Job, JobStatus, Store, StoreError, Target};
+use super::{FieldWrite, Job, JobReport, JobStatus, Store, StoreError, Target};
 
 /// A job as operators see it: times as RFC 3339, no payload.
 #[derive(Serialize)]
@@ -45,7 +45,7 @@ impl From<&Job> for JobView {
 pub struct JobDetail {
     #[serde(flatten)]
     pub job: JobView,
-    pub result: Option<serde_json::Value>,
+    pub result: Option<JobReport>,
     pub targets: Vec<Target>,
     pub writes: Vec<FieldWrite>,
     pub deliveries: u64,

@@ -1,10 +1,14 @@
-//! The domain step, free of I/O: from a Gong call and the sync rules to the field values to
-//! write into CRM records.
+//! The domain step, free of I/O, configuration and wire formats: from a call and the rules
+//! to the values to write into CRM records.
 
+mod call;
+mod fit;
 mod plan;
+mod rules;
 mod values;
 
+pub use call::{Call, CrmContext, CrmObject, Tracker};
+pub use fit::{record_changes, FieldChange};
 pub use plan::{check_links, plan, FieldPlan, Plan, RecordPlan, SkipReason};
-pub use values::{
-    competitor_names, field_value, is_salesforce_id, linked_record_ids, merge_names, FieldValue,
-};
+pub use rules::{Rule, WriteMode};
+pub use values::{competitor_names, is_salesforce_id, linked_record_ids, merge_names};

@@ -4,9 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::call::{CrmContext, Tracker};
+use super::rules::{Rule, WriteMode};
 use super::values::{competitor_names, is_salesforce_id, linked_record_ids};
-use crate::config::{SyncRule, WriteMode};
-use crate::gong::types::{CrmContext, Tracker};
 
 /// The writes one call calls for, grouped by record so each record is written once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,7 +85,7 @@ impl fmt::Display for SkipReason {
 
 /// Fails when the context links the call to no record any rule writes to. Checked on the
 /// webhook's context before fetching the call from Gong, so an unlinked call costs no request.
-pub fn check_links(context: &[CrmContext], rules: &[SyncRule]) -> Result<(), SkipReason> {
+pub fn check_links(context: &[CrmContext], rules: &[Rule]) -> Result<(), SkipReason> {
     let linked = rules.iter().any(|rule| {
         linked_record_ids(context, &rule.object)
             .iter()
@@ -98,7 +98,7 @@ pub fn check_links(context: &[CrmContext], rules: &[SyncRule]) -> Result<(), Ski
     }
 }
 
-fn no_linked_records(rules: &[SyncRule]) -> SkipReason {
+fn no_linked_records(rules: &[Rule]) -> SkipReason {
     SkipReason::NoLinkedRecords {
         objects: unique(rules.iter().map(|r| r.object.as_str())),
     }
@@ -108,7 +108,7 @@ fn no_linked_records(rules: &[SyncRule]) -> SkipReason {
 pub fn plan(
     context: &[CrmContext],
     trackers: &[Tracker],
-    rules: &[SyncRule],
+    rules: &[Rule],
 ) -> Result<Plan, SkipReason> {
     let mut plan = Plan {
         records: Vec::new(),
@@ -178,35 +178,66 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::gong::types::Call;
+    use serde_json::Value;
 
+    use super::*;
+    use crate::sync::{Call, CrmObject};
+
+    /// The call in a fixture (a webhook or a `/v2/calls/extensive` answer), read by hand:
+    /// the domain does not know Gong's wire format.
     fn fixture_call(name: &str) -> Call {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("fixture present");
-        let value: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+        let value: Value = serde_json::from_str(&text).expect("fixture is JSON");
         let call = value
             .get("callData")
             .or_else(|| value.pointer("/calls/0"))
             .expect("fixture holds a call");
-        serde_json::from_value(call.clone()).expect("fixture parses as a call")
+        let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
+        Call {
+            id: text(&call["metaData"]["id"]),
+            context: list(call.get("context"))
+                .iter()
+                .map(|system| CrmContext {
+                    system: text(&system["system"]),
+                    objects: list(system.get("objects"))
+                        .iter()
+                        .map(|object| CrmObject {
+                            object_type: text(&object["objectType"]),
+                            object_id: text(&object["objectId"]),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            trackers: list(call.pointer("/content/trackers"))
+                .iter()
+                .map(|tracker| Tracker {
+                    name: text(&tracker["name"]),
+                    phrases: list(tracker.get("phrases"))
+                        .iter()
+                        .map(|phrase| text(&phrase["phrase"]))
+                        .collect(),
+                })
+                .collect(),
+        }
     }
 
-    fn rule(tracker: &str, field: &str, mode: WriteMode) -> SyncRule {
-        SyncRule {
+    fn rule(tracker: &str, field: &str, mode: WriteMode) -> Rule {
+        Rule {
             tracker: tracker.into(),
             field: field.into(),
             mode,
-            ..SyncRule::default()
+            ..Rule::default()
         }
     }
 
     #[test]
     fn default_rule_over_the_webhook_fixture() {
         let call = fixture_call("gong_webhook.json");
-        let rules = [SyncRule::default()];
+        let rules = [Rule::default()];
         assert_eq!(check_links(&call.context, &rules), Ok(()));
-        let plan = plan(&call.context, call.trackers(), &rules).expect("a plan");
+        let plan = plan(&call.context, &call.trackers, &rules).expect("a plan");
         assert_eq!(plan.records.len(), 1);
         let record = &plan.records[0];
         assert_eq!(record.object, "Opportunity");
@@ -220,10 +251,10 @@ mod tests {
     fn the_extensive_fixture_gives_the_same_plan_as_the_webhook() {
         let webhook = fixture_call("gong_webhook.json");
         let api = fixture_call("gong_calls_extensive_one.json");
-        let rules = [SyncRule::default()];
+        let rules = [Rule::default()];
         assert_eq!(
-            plan(&webhook.context, webhook.trackers(), &rules),
-            plan(&api.context, api.trackers(), &rules)
+            plan(&webhook.context, &webhook.trackers, &rules),
+            plan(&api.context, &api.trackers, &rules)
         );
     }
 
@@ -235,7 +266,7 @@ mod tests {
             rule("pricing", "Pricing_Topics__c", WriteMode::Overwrite),
             rule("Next steps", "Next_Steps__c", WriteMode::Overwrite),
         ];
-        let plan = plan(&call.context, call.trackers(), &rules).expect("a plan");
+        let plan = plan(&call.context, &call.trackers, &rules).expect("a plan");
         assert_eq!(plan.records.len(), 1);
         let fields: Vec<_> = plan.records[0]
             .fields
@@ -252,8 +283,8 @@ mod tests {
         call.context[0]
             .objects
             .retain(|o| o.object_type == "Account");
-        let rules = [SyncRule::default()];
-        let reason = plan(&call.context, call.trackers(), &rules).unwrap_err();
+        let rules = [Rule::default()];
+        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
         assert_eq!(check_links(&call.context, &rules), Err(reason.clone()));
         assert_eq!(
             reason,
@@ -272,7 +303,7 @@ mod tests {
             "Main_Competitors__c",
             WriteMode::Overwrite,
         )];
-        let reason = plan(&call.context, call.trackers(), &rules).unwrap_err();
+        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
         assert_eq!(
             reason.to_string(),
             "no phrases from tracker \"Objections\" on this call"
@@ -283,8 +314,8 @@ mod tests {
     fn malformed_ids_are_ignored_not_written() {
         let mut call = fixture_call("gong_webhook.json");
         call.context[0].objects[1].object_id = "006/../../limits".into();
-        let rules = [SyncRule::default()];
-        let reason = plan(&call.context, call.trackers(), &rules).unwrap_err();
+        let rules = [Rule::default()];
+        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
         assert!(matches!(reason, SkipReason::NoLinkedRecords { .. }));
         assert!(check_links(&call.context, &rules).is_err());
     }

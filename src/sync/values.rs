@@ -1,6 +1,6 @@
 //! Small pure functions over call data and field values.
 
-use crate::gong::types::{CrmContext, Tracker};
+use super::call::{CrmContext, Tracker};
 
 /// Ids of the `object_type` records linked to the call in Salesforce, in Gong's order,
 /// without duplicates. Both names are compared case-insensitively.
@@ -28,7 +28,7 @@ pub fn competitor_names(trackers: &[Tracker], tracker_name: &str) -> Vec<String>
         .iter()
         .filter(|tracker| tracker.name.trim().eq_ignore_ascii_case(wanted))
         .flat_map(|tracker| &tracker.phrases)
-        .map(|phrase| phrase.phrase.as_str());
+        .map(String::as_str);
     dedupe(Vec::new(), phrases)
 }
 
@@ -49,63 +49,16 @@ pub fn merge_names(existing: Option<&str>, new: &[String], separator: &str) -> V
     dedupe(current, new.iter().map(String::as_str))
 }
 
-/// A value to write, and the names left out because the field is too short for them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldValue {
-    pub value: String,
-    pub dropped: Vec<String>,
-}
-
-/// The value to write into a field, or `None` when the write would change nothing (or no
-/// name fits). `merge_with` is `Some(current value)` in merge mode. When the joined names are
-/// longer than `max_chars`, whole names are dropped from the end (the newest in merge mode):
-/// Salesforce rejects a long value (`STRING_TOO_LONG`) instead of truncating it.
-pub fn field_value(
-    names: &[String],
-    separator: &str,
-    merge_with: Option<Option<&str>>,
-    max_chars: Option<usize>,
-) -> Option<FieldValue> {
-    let all = match merge_with {
-        None => names.to_vec(),
-        Some(current) => merge_names(current, names, separator),
-    };
-    let (kept, dropped) = fit_names(all, separator, max_chars.unwrap_or(usize::MAX));
-    if kept.is_empty() {
-        return None;
-    }
-    let value = kept.join(separator);
-    let unchanged = merge_with.is_some_and(|current| current.unwrap_or_default().trim() == value);
-    (!unchanged).then_some(FieldValue { value, dropped })
-}
-
-/// Keeps the longest prefix of `names` whose joined length is at most `max_chars` characters.
-fn fit_names(
-    mut names: Vec<String>,
-    separator: &str,
-    max_chars: usize,
-) -> (Vec<String>, Vec<String>) {
-    let separator_chars = separator.chars().count();
-    let joined_chars = |names: &[String]| {
-        names.iter().map(|n| n.chars().count()).sum::<usize>()
-            + separator_chars * names.len().saturating_sub(1)
-    };
-    let mut dropped = Vec::new();
-    while !names.is_empty() && joined_chars(&names) > max_chars {
-        if let Some(last) = names.pop() {
-            dropped.insert(0, last);
-        }
-    }
-    (names, dropped)
-}
-
 /// A Salesforce record id: 15 or 18 letters and digits. Ids come from webhook bodies and are
 /// spliced into request paths, so anything else is refused.
 pub fn is_salesforce_id(id: &str) -> bool {
     matches!(id.len(), 15 | 18) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn dedupe<'a>(mut names: Vec<String>, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(super) fn dedupe<'a>(
+    mut names: Vec<String>,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
     for candidate in candidates.map(str::trim).filter(|c| !c.is_empty()) {
         let seen = names
             .iter()
@@ -120,17 +73,12 @@ fn dedupe<'a>(mut names: Vec<String>, candidates: impl Iterator<Item = &'a str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gong::types::{CrmObject, TrackerPhrase};
+    use crate::sync::call::CrmObject;
 
     fn tracker(name: &str, phrases: &[&str]) -> Tracker {
         Tracker {
             name: name.into(),
-            phrases: phrases
-                .iter()
-                .map(|p| TrackerPhrase {
-                    phrase: (*p).into(),
-                })
-                .collect(),
+            phrases: phrases.iter().map(|p| (*p).to_owned()).collect(),
         }
     }
 
@@ -205,72 +153,6 @@ mod tests {
             merge_names(None, &names(&["Clari"]), ", "),
             names(&["Clari"])
         );
-    }
-
-    fn value(names: &[String], sep: &str, merge: Option<Option<&str>>) -> Option<String> {
-        field_value(names, sep, merge, None).map(|v| v.value)
-    }
-
-    #[test]
-    fn field_value_overwrites_or_merges_and_reports_no_change() {
-        let new = names(&["Clari", "Chorus"]);
-        assert_eq!(value(&new, ", ", None).as_deref(), Some("Clari, Chorus"));
-        assert_eq!(
-            value(&new, "; ", Some(None)).as_deref(),
-            Some("Clari; Chorus")
-        );
-        assert_eq!(
-            value(&new, ", ", Some(Some("Gong"))).as_deref(),
-            Some("Gong, Clari, Chorus")
-        );
-        assert_eq!(value(&new, ", ", Some(Some("Chorus, Clari"))), None);
-        // Same names but a hand-typed separator: rewriting it in canonical form is a change.
-        assert_eq!(
-            value(&new, ", ", Some(Some("Clari,Chorus"))).as_deref(),
-            Some("Clari, Chorus")
-        );
-    }
-
-    #[test]
-    fn too_long_values_lose_whole_names_from_the_end() {
-        let new = names(&["Clari", "Chorus", "Outreach"]);
-        // "Clari, Chorus, Outreach" is 23 characters.
-        let fitted = field_value(&new, ", ", None, Some(23)).expect("fits");
-        assert_eq!(
-            (fitted.value.as_str(), fitted.dropped.len()),
-            ("Clari, Chorus, Outreach", 0)
-        );
-        let fitted = field_value(&new, ", ", None, Some(22)).expect("fits");
-        assert_eq!(fitted.value, "Clari, Chorus");
-        assert_eq!(fitted.dropped, names(&["Outreach"]));
-        let fitted = field_value(&new, ", ", None, Some(6)).expect("fits");
-        assert_eq!(fitted.value, "Clari");
-        assert_eq!(fitted.dropped, names(&["Chorus", "Outreach"]));
-        assert_eq!(
-            field_value(&new, ", ", None, Some(4)),
-            None,
-            "nothing fits: no write"
-        );
-        // Characters, not bytes, as Salesforce counts them.
-        let accented = names(&["Équipe", "Öko"]);
-        assert_eq!(
-            field_value(&accented, ", ", None, Some(11))
-                .expect("fits")
-                .value,
-            "Équipe, Öko"
-        );
-    }
-
-    #[test]
-    fn merge_drops_new_names_first_and_a_full_field_is_unchanged() {
-        let fitted = field_value(
-            &names(&["Chorus"]),
-            ", ",
-            Some(Some("Gong, Clari")),
-            Some(12),
-        )
-        .map(|v| v.value);
-        assert_eq!(fitted, None, "no room for Chorus: the field stays as it is");
     }
 
     #[test]

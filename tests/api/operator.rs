@@ -474,7 +474,7 @@ async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched
     );
     let result = job.result.expect("result");
     assert_eq!(
-        result["would_write"],
+        serde_json::to_value(&result.would_write).expect("JSON"),
         json!([{"object": "Opportunity", "record_id": OPPORTUNITY,
                 "field": "Main_Competitors__c", "old_value": null,
                 "new_value": "Clari, Chorus, Outreach"}])

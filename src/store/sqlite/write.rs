@@ -51,7 +51,7 @@ impl Writer {
         Ok(WriteTx {
             conn,
             health: Arc::clone(&self.health),
-            committed: false,
+            ended: false,
         })
     }
 
@@ -90,12 +90,13 @@ impl WriteHealth {
     }
 }
 
-/// An open write transaction. Dropped without [`WriteTx::commit`] (an error, or the task
-/// was cancelled), it closes its connection, which rolls the transaction back.
+/// An open write transaction. Dropped without [`WriteTx::commit`] or
+/// [`WriteTx::rollback`] (an error, or the task was cancelled), it closes its connection,
+/// which rolls the transaction back.
 pub(super) struct WriteTx {
     conn: PoolConnection<Sqlite>,
     health: Arc<WriteHealth>,
-    committed: bool,
+    ended: bool,
 }
 
 impl WriteTx {
@@ -106,18 +107,25 @@ impl WriteTx {
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         match sqlx::query("COMMIT").execute(&mut *self.conn).await {
             Ok(_) => {
-                self.committed = true;
+                self.ended = true;
                 self.health.set(None);
                 Ok(())
             }
             Err(error) => Err(error.into()),
         }
     }
+
+    /// Undoes the transaction, keeping the connection when that works.
+    pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
+        sqlx::query("ROLLBACK").execute(&mut *self.conn).await?;
+        self.ended = true;
+        Ok(())
+    }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.ended {
             self.conn.close_on_drop();
         }
     }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::jobs::{insert_queued, Delivery, Disposition, NewJob, QueuedJob};
+use super::rows::{insert_queued, QueuedJob};
 use super::write::Writer;
-use super::{now_ms, PendingJobs, Store, StoreError};
+use super::{now_ms, PendingJobs, SqliteStore};
+use crate::store::{Delivery, DeliveryDisposition as Disposition, NewJob, StoreError};
 
 /// The queue limit, and how many jobs are waiting or running as the group goes.
 struct QueueBound {
@@ -48,20 +49,10 @@ impl OwnedJob {
     }
 }
 
-impl Store {
-    /// Records a delivery and commits the work it calls for; the webhook may be acknowledged
-    /// once this returns. Gong may deliver a call more than once:
-    /// - while the call has a queued job, the delivery joins it (the newest inputs win);
-    /// - while it has a running job with the same inputs, the delivery joins that job;
-    /// - after a job finished (done or skipped) with the same inputs, it is a duplicate;
-    /// - a dry-run job (queued, running or finished) wrote nothing: the delivery is new work;
-    /// - otherwise (new call, changed inputs, or the last job failed) a new job is queued.
-    ///
-    /// A delivery whose `webhook_id` was seen before is a duplicate of that delivery's job.
-    ///
-    /// The check and the write share one IMMEDIATE transaction, so concurrent deliveries of
-    /// one call cannot both create a job. A new job is refused with [`StoreError::QueueFull`]
-    /// when `store.max_queued` jobs are already waiting or running.
+impl SqliteStore {
+    /// Hands the delivery to the group-commit writer and waits for its group's commit. The
+    /// check and the write share one IMMEDIATE transaction, so concurrent deliveries of one
+    /// call cannot both create a job.
     pub async fn accept(&self, job: NewJob<'_>) -> Result<Delivery, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = OwnedJob {
@@ -86,6 +77,7 @@ impl Store {
 pub(super) async fn run_writer(
     writer: Writer,
     pending: Arc<PendingJobs>,
+    work: Arc<Notify>,
     mut requests: mpsc::Receiver<AcceptRequest>,
 ) {
     while let Some(first) = requests.recv().await {
@@ -109,6 +101,10 @@ pub(super) async fn run_writer(
                     .filter(|r| matches!(r, Ok(d) if d.disposition == Disposition::New))
                     .count();
                 pending.added(u64::try_from(created).unwrap_or_default());
+                if created > 0 {
+                    // One worker claims up to a whole batch, and wakes another if more wait.
+                    work.notify_one();
+                }
                 for (request, result) in group.into_iter().zip(results) {
                     let _ = request.reply.send(result);
                 }

@@ -1,0 +1,59 @@
+//! The sync rules: which tracker's names go into which field of which linked record, and
+//! how. Read from the configuration (`[[sync.rules]]`), with a default for every key.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Replace the field with the competitors heard on this call.
+    Overwrite,
+    /// Keep what the field holds and append the new competitors.
+    Merge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The tracker whose phrases are the names, matched case-insensitively.
+    #[serde(default = "Rule::default_tracker")]
+    pub tracker: String,
+    #[serde(default = "Rule::default_object")]
+    pub object: String,
+    #[serde(default = "Rule::default_field")]
+    pub field: String,
+    #[serde(default = "Rule::default_separator")]
+    pub separator: String,
+    #[serde(default = "Rule::default_mode")]
+    pub mode: WriteMode,
+}
+
+impl Rule {
+    fn default_tracker() -> String {
+        "Competitors".into()
+    }
+    fn default_object() -> String {
+        "Opportunity".into()
+    }
+    fn default_field() -> String {
+        "Main_Competitors__c".into()
+    }
+    fn default_separator() -> String {
+        ", ".into()
+    }
+    fn default_mode() -> WriteMode {
+        WriteMode::Overwrite
+    }
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Self {
+            tracker: Self::default_tracker(),
+            object: Self::default_object(),
+            field: Self::default_field(),
+            separator: Self::default_separator(),
+            mode: Self::default_mode(),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Stage 2: the batch's calls from Gong, in one request per `gong.batch_size` calls. Trackers
+//! always come from Gong's answer, never from the webhook; the CRM context from the webhook
+//! when it had one.
+
+use super::screen::Screened;
+use super::{Step, Worker};
+use crate::gong::{CallBatch, GongError};
+use crate::store::Job;
+use crate::sync::{CrmContext, Plan, Tracker};
+use crate::worker::Failure;
+
+/// What a job plans from.
+pub(super) enum Sourced {
+    Call {
+        context: Vec<CrmContext>,
+        trackers: Vec<Tracker>,
+    },
+    Kept(Plan),
+}
+
+pub(super) async fn fetch(
+    worker: &Worker,
+    jobs: &[Job],
+    steps: Vec<Step<Screened>>,
+) -> Vec<Step<Sourced>> {
+    let mut call_ids: Vec<String> = jobs
+        .iter()
+        .zip(&steps)
+        .filter(|(_, step)| matches!(step.going(), Some(Screened::Fetch { .. })))
+        .map(|(job, _)| job.call_id.clone())
+        .collect();
+    call_ids.sort();
+    call_ids.dedup();
+    let fetched = if call_ids.is_empty() {
+        Ok(CallBatch::default())
+    } else {
+        // While Salesforce is paused, fetching the calls would only spend Gong quota.
+        match worker.salesforce.ensure_not_paused().await {
+            Ok(()) => worker
+                .gong
+                .fetch_calls(&call_ids, worker.gong_batch_size)
+                .await
+                .map_err(|e| Failure::of(&e)),
+            Err(paused) => Err(Failure::of(&paused)),
+        }
+    };
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        Err(failure) => {
+            return steps
+                .into_iter()
+                .map(|step| {
+                    step.map(|screened| match screened {
+                        Screened::Kept(plan) => Step::Going(Sourced::Kept(plan)),
+                        Screened::Fetch { .. } => Step::failed(failure.clone(), None),
+                    })
+                })
+                .collect();
+        }
+    };
+    jobs.iter()
+        .zip(steps)
+        .map(|(job, step)| {
+            step.map(|screened| match screened {
+                Screened::Kept(plan) => Step::Going(Sourced::Kept(plan)),
+                Screened::Fetch { webhook } => match fetched.calls.get(&job.call_id) {
+                    Some(call) => Step::Going(Sourced::Call {
+                        context: if webhook.context.is_empty() {
+                            call.context.clone()
+                        } else {
+                            webhook.context
+                        },
+                        trackers: call.trackers.clone(),
+                    }),
+                    None => {
+                        let call_id = job.call_id.clone();
+                        let error = if fetched.not_found.contains(&job.call_id) {
+                            GongError::CallNotFound { call_id }
+                        } else {
+                            GongError::CallMissing { call_id }
+                        };
+                        Step::failed(Failure::of(&error), None)
+                    }
+                },
+            })
+        })
+        .collect()
+}
