@@ -149,106 +149,39 @@ async fn accept_one(
     bound: Option<&mut QueueBound>,
     now: i64,
 ) -> Result<Delivery, StoreError> {
-    let known_message: Option<String> = match job.webhook_id {
-        Some(webhook_id) => {
-            // The id marks a redelivery only of the same payload: a sender reusing an id for
-            // another call (or changed content) sends new work, which must not be hidden.
-            // A dry-run job wrote nothing: a redelivery after dry run ends is new work too.
-            sqlx::query_scalar(
-                "SELECT d.job_id FROM deliveries d JOIN jobs j ON j.id = d.job_id \
-                 WHERE d.webhook_id = ?1 AND d.call_id = ?2 AND d.content_hash = ?3 \
-                     AND j.dry_run = 0 LIMIT 1",
-            )
-            .bind(webhook_id)
-            .bind(job.call_id)
-            .bind(job.content_hash)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
-        None => None,
-    };
-    let latest = sqlx::query(
-        "SELECT id, status, content_hash, dry_run FROM jobs WHERE call_id = ?1 \
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(job.call_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let latest = latest
-        .map(|row| -> Result<(String, String, String), sqlx::Error> {
-            let status: String = row.try_get("status")?;
-            let dry_run: bool = row.try_get("dry_run")?;
-            Ok((
-                row.try_get("id")?,
-                // Finished under dry run is not finished: the writes are still to be made.
-                if dry_run {
-                    "dry_run".to_owned()
-                } else {
-                    status
-                },
-                row.try_get("content_hash")?,
-            ))
-        })
-        .transpose()?;
-    let delivery = match (known_message, latest) {
-        (Some(job_id), _) => Delivery {
+    let delivery = match known_message(tx, job).await? {
+        Some(job_id) => Delivery {
             job_id,
             disposition: Disposition::Duplicate,
         },
-        (None, Some((id, status, _))) if status == "queued" => {
-            // New inputs: a plan made from the old ones no longer holds.
-            sqlx::query(
-                "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4, \
-                     plan = CASE WHEN content_hash = ?3 THEN plan END \
-                 WHERE id = ?5",
-            )
-            .bind(job.call_data)
-            .bind(job.is_test)
-            .bind(job.content_hash)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            Delivery {
-                job_id: id,
-                disposition: Disposition::Joined,
-            }
-        }
-        (None, Some((id, status, hash))) if status == "running" && hash == job.content_hash => {
-            Delivery {
-                job_id: id,
-                disposition: Disposition::Joined,
-            }
-        }
-        (None, Some((id, status, hash)))
-            if matches!(status.as_str(), "done" | "skipped") && hash == job.content_hash =>
-        {
-            Delivery {
-                job_id: id,
-                disposition: Disposition::Duplicate,
-            }
-        }
-        _ => {
-            if let Some(bound) = bound {
-                if bound.pending >= bound.limit {
-                    return Err(StoreError::QueueFull { limit: bound.limit });
+        None => match latest_job(tx, job.call_id).await? {
+            Some(latest) if latest.status == "queued" => {
+                join_queued(tx, job, &latest.id, now).await?;
+                Delivery {
+                    job_id: latest.id,
+                    disposition: Disposition::Joined,
                 }
-                bound.pending += 1;
             }
-            let queued = QueuedJob {
-                call_id: job.call_id,
-                is_test: job.is_test,
-                call_data: job.call_data,
-                content_hash: job.content_hash,
-                dry_run: false,
-                backfill: None,
-            };
-            let id = insert_queued(tx, &queued, now).await?;
-            Delivery {
-                job_id: id,
+            Some(latest) if latest.status == "running" && latest.hash == job.content_hash => {
+                Delivery {
+                    job_id: latest.id,
+                    disposition: Disposition::Joined,
+                }
+            }
+            Some(latest)
+                if matches!(latest.status.as_str(), "done" | "skipped")
+                    && latest.hash == job.content_hash =>
+            {
+                Delivery {
+                    job_id: latest.id,
+                    disposition: Disposition::Duplicate,
+                }
+            }
+            _ => Delivery {
+                job_id: queue_new(tx, job, bound, now).await?,
                 disposition: Disposition::New,
-            }
-        }
+            },
+        },
     };
     sqlx::query(
         "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
@@ -263,4 +196,107 @@ async fn accept_one(
     .execute(&mut *tx)
     .await?;
     Ok(delivery)
+}
+
+/// The job of an earlier delivery of this very message. The id marks a redelivery only of
+/// the same payload: a sender reusing an id for another call (or changed content) sends new
+/// work, which must not be hidden. A dry-run job wrote nothing: a redelivery after dry run
+/// ends is new work too.
+async fn known_message(
+    tx: &mut SqliteConnection,
+    job: &NewJob<'_>,
+) -> Result<Option<String>, StoreError> {
+    let Some(webhook_id) = job.webhook_id else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT d.job_id FROM deliveries d JOIN jobs j ON j.id = d.job_id \
+         WHERE d.webhook_id = ?1 AND d.call_id = ?2 AND d.content_hash = ?3 \
+             AND j.dry_run = 0 LIMIT 1",
+    )
+    .bind(webhook_id)
+    .bind(job.call_id)
+    .bind(job.content_hash)
+    .fetch_optional(tx)
+    .await?)
+}
+
+/// The call's newest job, as dedupe sees it.
+struct Latest {
+    id: String,
+    /// Its status, or `dry_run` for one finished under dry run: not finished, since the
+    /// writes are still to be made.
+    status: String,
+    hash: String,
+}
+
+async fn latest_job(
+    tx: &mut SqliteConnection,
+    call_id: &str,
+) -> Result<Option<Latest>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, status, content_hash, dry_run FROM jobs WHERE call_id = ?1 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(call_id)
+    .fetch_optional(tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let dry_run: bool = row.try_get("dry_run")?;
+    Ok(Some(Latest {
+        id: row.try_get("id")?,
+        status: if dry_run {
+            "dry_run".to_owned()
+        } else {
+            row.try_get("status")?
+        },
+        hash: row.try_get("content_hash")?,
+    }))
+}
+
+/// Gives the waiting job the delivery's inputs; a plan made from other inputs no longer
+/// holds.
+async fn join_queued(
+    tx: &mut SqliteConnection,
+    job: &NewJob<'_>,
+    id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET call_data = ?1, is_test = ?2, content_hash = ?3, updated_at = ?4, \
+             plan = CASE WHEN content_hash = ?3 THEN plan END \
+         WHERE id = ?5",
+    )
+    .bind(job.call_data)
+    .bind(job.is_test)
+    .bind(job.content_hash)
+    .bind(now)
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues a job for the delivery, within the bound.
+async fn queue_new(
+    tx: &mut SqliteConnection,
+    job: &NewJob<'_>,
+    bound: Option<&mut QueueBound>,
+    now: i64,
+) -> Result<String, StoreError> {
+    if let Some(bound) = bound {
+        if bound.pending >= bound.limit {
+            return Err(StoreError::QueueFull { limit: bound.limit });
+        }
+        bound.pending += 1;
+    }
+    let queued = QueuedJob {
+        call_id: job.call_id,
+        is_test: job.is_test,
+        call_data: job.call_data,
+        content_hash: job.content_hash,
+        dry_run: false,
+        backfill: None,
+    };
+    insert_queued(tx, &queued, now).await
 }
