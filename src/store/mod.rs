@@ -24,6 +24,8 @@ mod limits;
 mod locks;
 mod oauth;
 mod operator;
+mod pending;
+mod postgres;
 mod queue;
 mod report;
 mod sqlite;
@@ -40,6 +42,7 @@ pub use types::{
 };
 
 use crate::retry::{Classify, Disposition};
+use postgres::PgStore;
 use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +50,7 @@ pub enum StoreError {
     /// Never shows the URL: it may carry a password.
     #[error(
         "store.url is not a store this service can open (expected sqlite://PATH, e.g. \
-         sqlite://data/competitor-sync.db): {problem}"
+         sqlite://data/competitor-sync.db, or postgres://USER@HOST/DATABASE): {problem}"
     )]
     BadUrl { problem: String },
     #[error("could not create the store's directory {path}: {source}")]
@@ -98,6 +101,35 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// How to open a store, beyond its URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// PostgreSQL: wake other replicas' workers with `LISTEN`/`NOTIFY` (off behind a pooler
+    /// in transaction mode, where `LISTEN` does not work; polling remains).
+    pub notify: bool,
+    /// PostgreSQL: connections this process opens at most.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            notify: true,
+            max_connections: 10,
+        }
+    }
+}
+
+/// The password in a URL's user information (`scheme://user:password@host/...`), if any.
+fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?']).next()?;
+    let (user_info, _) = authority.rsplit_once('@')?;
+    let (_, password) = user_info.split_once(':')?;
+    (!password.is_empty()).then_some(password)
 }
 
 /// Defines `Store` methods that hand the call to the backend, keeping each operation's
@@ -112,6 +144,7 @@ macro_rules! delegate {
             pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
                 match self {
                     Self::Sqlite(backend) => backend.$name($($arg),*).await,
+                    Self::Postgres(backend) => backend.$name($($arg),*).await,
                 }
             }
         )*
@@ -123,8 +156,16 @@ impl Store {
     /// Opens the store named by `url` (creating a SQLite file and its directory if missing)
     /// and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             return Ok(Self::Sqlite(SqliteStore::connect(url).await?));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(PgStore::connect(url, options).await?));
         }
         Err(StoreError::BadUrl {
             problem: match url.split_once("://") {

@@ -69,6 +69,7 @@ impl Store {
     pub fn wake_workers(&self) {
         match self {
             Self::Sqlite(backend) => backend.wake_workers(),
+            Self::Postgres(backend) => backend.wake_workers(),
         }
     }
 
@@ -77,6 +78,7 @@ impl Store {
     pub async fn wait_for_work(&self, at_most: Duration) {
         match self {
             Self::Sqlite(backend) => backend.wait_for_work(at_most).await,
+            Self::Postgres(backend) => backend.wait_for_work(at_most).await,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The store's contract: what every backend must guarantee, written once against the
-//! `Store` interface and run against each backend (`mod sqlite` below). A new backend adds
-//! its module to `contract!` and must pass every test unchanged.
+//! `Store` interface and run against each backend (`sqlite::…` and `postgres::…`, the
+//! latter on a throw-away server started for this test binary). A new backend adds its
+//! module to `contract!` and must pass every test unchanged.
 
 mod accept;
 mod audit;
@@ -9,6 +10,8 @@ mod limits;
 mod locks;
 mod oauth;
 mod operator;
+#[path = "../common/postgres.rs"]
+mod postgres_server;
 mod queue;
 mod support;
 
@@ -17,11 +20,15 @@ pub use support::TestStore;
 /// Runs each listed test against each backend, as `<backend>::<group>::<test>`.
 macro_rules! contract {
     ($($group:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
-        mod sqlite {
+        contract!(@backend sqlite, $($group: [$($test),*]),*);
+        contract!(@backend postgres, $($group: [$($test),*]),*);
+    };
+    (@backend $backend:ident, $($group:ident: [$($test:ident),*]),*) => {
+        mod $backend {
             $(mod $group {
-                $(#[tokio::test]
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    crate::$group::$test(crate::TestStore::sqlite().await).await;
+                    crate::$group::$test(crate::TestStore::$backend().await).await;
                 })*
             })*
         }

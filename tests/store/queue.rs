@@ -127,11 +127,16 @@ pub async fn a_kept_plan_comes_back_with_the_job_and_a_finish_drops_it(t: TestSt
 }
 
 pub async fn jobs_left_running_by_a_dead_process_are_reclaimed_at_start_up(t: TestStore) {
-    let store = &t.store;
-    let id = enqueue(store, new_job("42")).await;
-    claim(store).await;
-    assert_eq!(store.reclaim_orphans().await.expect("reclaim"), 1);
-    let job = claim(store).await;
+    let id = enqueue(&t.store, new_job("42")).await;
+    claim_for(&t.store, Duration::from_millis(200))
+        .await
+        .expect("claimed by a process that then dies");
+    // A new process starts. SQLite (one service per file) takes the job back at once; a
+    // shared backend leaves it to its lease, which then runs out.
+    let restarted = t.open_again().await;
+    restarted.reclaim_orphans().await.expect("reclaim");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let job = claim(&restarted).await;
     assert_eq!(
         (job.id, job.attempts),
         (id, 2),

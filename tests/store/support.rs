@@ -11,7 +11,7 @@ use competitor_sync::store::{
 pub struct TestStore {
     pub store: Store,
     url: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestStore {
@@ -23,7 +23,18 @@ impl TestStore {
         Self {
             store,
             url,
-            _dir: dir,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh database on this test binary's throw-away PostgreSQL server.
+    pub async fn postgres() -> Self {
+        let url = crate::postgres_server::Server::get().fresh_database().await;
+        let store = Store::connect(&url).await.expect("store opens");
+        Self {
+            store,
+            url,
+            _dir: None,
         }
     }
 

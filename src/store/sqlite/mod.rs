@@ -21,7 +21,7 @@ mod write;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use write::Writer;
 
+use super::pending::PendingJobs;
 use super::StoreError;
 
 /// How often the queue bound takes in jobs queued by other processes.
@@ -46,30 +47,6 @@ pub struct SqliteStore {
     work: Arc<Notify>,
     /// Ends the background tasks when the store closes.
     closing: CancellationToken,
-}
-
-/// How many jobs are waiting or running, and the most allowed. Counted once when the store
-/// opens, then moved by every transition the store makes (a job created, a job ended, a dead
-/// job queued again), so the bound costs nothing per webhook.
-#[derive(Debug, Default)]
-struct PendingJobs {
-    /// 0 for no limit.
-    limit: AtomicU64,
-    count: AtomicU64,
-}
-
-impl PendingJobs {
-    fn ended(&self, jobs: u64) {
-        let _ = self
-            .count
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(jobs))
-            });
-    }
-
-    fn added(&self, jobs: u64) {
-        self.count.fetch_add(jobs, Ordering::Relaxed);
-    }
 }
 
 impl SqliteStore {
@@ -91,7 +68,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let writer = Writer::new(writer);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

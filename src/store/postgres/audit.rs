@@ -1,0 +1,124 @@
+//! Record outcomes (`job_targets`) and the values written (`field_writes`).
+
+use std::collections::HashMap;
+
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use super::PgStore;
+use crate::store::{FieldWrite, Resolution, StoreError, Target, TargetStatus};
+
+impl PgStore {
+    pub async fn resolve_targets(&self, resolutions: &[Resolution<'_>]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for Resolution {
+            job,
+            target,
+            writes,
+        } in resolutions
+        {
+            for write in writes {
+                sqlx::query(
+                    "INSERT INTO field_writes (job_id, call_id, object, record_id, field, \
+                         old_value, new_value, written_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, now_ms())",
+                )
+                .bind(&job.id)
+                .bind(&job.call_id)
+                .bind(&write.object)
+                .bind(&write.record_id)
+                .bind(&write.field)
+                .bind(&write.old_value)
+                .bind(&write.new_value)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, now_ms()) \
+                 ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = EXCLUDED.status, \
+                     detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at",
+            )
+            .bind(&job.id)
+            .bind(&target.object)
+            .bind(&target.record_id)
+            .bind(match target.status {
+                TargetStatus::Done => "done",
+                TargetStatus::Dead => "dead",
+            })
+            .bind(&target.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn targets(&self, job_id: &str) -> Result<Vec<Target>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT object, record_id, status, detail FROM job_targets WHERE job_id = $1 \
+             ORDER BY updated_at, record_id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    pub async fn targets_of_jobs(
+        &self,
+        job_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<Target>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id, object, record_id, status, detail FROM job_targets \
+             WHERE job_id = ANY($1) ORDER BY updated_at, record_id",
+        )
+        .bind(job_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut targets: HashMap<String, Vec<Target>> = HashMap::new();
+        for row in &rows {
+            let job_id: String = row.try_get("job_id")?;
+            targets
+                .entry(job_id)
+                .or_default()
+                .push(target_from_row(row)?);
+        }
+        Ok(targets)
+    }
+
+    pub async fn writes_for_job(&self, job_id: &str) -> Result<Vec<FieldWrite>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT object, record_id, field, old_value, new_value FROM field_writes \
+             WHERE job_id = $1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FieldWrite {
+                    object: row.try_get("object")?,
+                    record_id: row.try_get("record_id")?,
+                    field: row.try_get("field")?,
+                    old_value: row.try_get("old_value")?,
+                    new_value: row.try_get("new_value")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn target_from_row(row: &PgRow) -> Result<Target, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(Target {
+        object: row.try_get("object")?,
+        record_id: row.try_get("record_id")?,
+        status: if status == "dead" {
+            TargetStatus::Dead
+        } else {
+            TargetStatus::Done
+        },
+        detail: row.try_get("detail")?,
+    })
+}
