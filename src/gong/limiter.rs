@@ -19,6 +19,9 @@ const API: &str = "gong";
 /// and the store's commit and the wake-up in between vary by some milliseconds under load.
 const SHARED_MARGIN: Duration = Duration::from_millis(25);
 
+/// How long before its slot a request reads the shared hold.
+const HOLD_CHECK_LEAD: Duration = Duration::from_millis(30);
+
 pub struct GongLimiter {
     /// Requests evenly spaced (no burst), so no one-second window holds more than the rate.
     per_second: DefaultDirectRateLimiter,
@@ -65,8 +68,17 @@ impl GongLimiter {
     pub async fn acquire(&self) {
         loop {
             self.wait_for_local_hold().await;
-            self.take_slot().await;
-            if !self.is_held().await {
+            let slot = self.take_slot().await;
+            // The shared hold is read just before the slot, so the read's own time does not
+            // delay the request (and bunch it with the next one); this process's hold is
+            // checked at the slot itself.
+            tokio::time::sleep_until(slot.checked_sub(HOLD_CHECK_LEAD).unwrap_or(slot)).await;
+            let held_elsewhere = self.shared_hold().await;
+            tokio::time::sleep_until(slot).await;
+            // A request woken late (a busy machine) must not bunch up with the next one: this
+            // process's own requests also keep the spacing between their actual sends.
+            self.per_second.until_ready().await;
+            if !held_elsewhere && self.local_hold().is_none() {
                 return;
             }
         }
@@ -84,11 +96,8 @@ impl GongLimiter {
         blocked.filter(|until| *until > Instant::now())
     }
 
-    /// Whether a 429's hold (this process's, or one shared through the store) is in force.
-    async fn is_held(&self) -> bool {
-        if self.local_hold().is_some() {
-            return true;
-        }
+    /// Whether a 429's hold shared through the store is in force.
+    async fn shared_hold(&self) -> bool {
         let Some(shared) = &self.shared else {
             return false;
         };
@@ -101,19 +110,16 @@ impl GongLimiter {
         }
     }
 
-    /// Takes the next slot of the shared allowance (or this process's, without a store) and
-    /// waits for it.
-    async fn take_slot(&self) {
+    /// Takes the next slot of the shared allowance (or this process's, without a store);
+    /// returns when it is.
+    async fn take_slot(&self) -> Instant {
         if let Some(shared) = &self.shared {
             loop {
                 match shared
                     .reserve_request(API, self.spacing + SHARED_MARGIN, self.daily_limit.get())
                     .await
                 {
-                    Ok(Slot::In(wait)) => {
-                        tokio::time::sleep(wait).await;
-                        return;
-                    }
+                    Ok(Slot::In(wait)) => return Instant::now() + wait,
                     Ok(Slot::DayUsedUp { for_ }) => {
                         tracing::warn!(
                             daily_limit = self.daily_limit.get(),
@@ -129,7 +135,7 @@ impl GongLimiter {
             }
         }
         self.per_day.until_ready().await;
-        self.per_second.until_ready().await;
+        Instant::now()
     }
 
     /// Gong said 429: hold every request for `retry_after` (or a second when it gave none).
