@@ -2,11 +2,13 @@
 //! Salesforce, with its own SQLite file.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use competitor_sync::config::Settings;
 use competitor_sync::http::webhook::validate;
 use competitor_sync::store::{FieldWrite, Job, JobStatus, NewJob, Store};
+use competitor_sync::worker::Worker;
 use competitor_sync::Application;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -59,6 +61,7 @@ pub struct TestAppBuilder {
     env: HashMap<String, String>,
     config_toml: Option<String>,
     prefill: Vec<Value>,
+    workers: bool,
 }
 
 impl TestAppBuilder {
@@ -84,6 +87,14 @@ impl TestAppBuilder {
     /// Extra settings in a `--config` file.
     pub fn config(mut self, toml: &str) -> Self {
         self.config_toml = Some(toml.to_owned());
+        self
+    }
+
+    /// No background workers: jobs run only when the test runs them
+    /// ([`TestApp::run_pending_jobs`], [`TestApp::run_jobs_until_settled`]), so a flow test
+    /// knows when they are done instead of polling for it.
+    pub fn without_workers(mut self) -> Self {
+        self.workers = false;
         self
     }
 
@@ -134,9 +145,14 @@ impl TestAppBuilder {
             }
             store.close().await;
         }
-        let app = Application::build(settings)
+        let mut app = Application::build(settings)
             .await
             .expect("application builds");
+        let mut worker = None;
+        if !self.workers {
+            app = app.without_workers();
+            worker = Some(app.worker());
+        }
         let address = format!("http://{}", app.local_addr().expect("bound"));
         let store = app.store().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -149,6 +165,7 @@ impl TestAppBuilder {
             gong,
             salesforce,
             http: reqwest::Client::new(),
+            worker,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,
@@ -162,6 +179,8 @@ pub struct TestApp {
     pub gong: MockServer,
     pub salesforce: MockServer,
     pub http: reqwest::Client,
+    /// The worker the test runs jobs with, when the app has no background workers.
+    worker: Option<Arc<Worker>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -173,6 +192,7 @@ impl TestApp {
             env: HashMap::new(),
             config_toml: None,
             prefill: Vec::new(),
+            workers: true,
         }
     }
 
@@ -202,24 +222,42 @@ impl TestApp {
         accepted["job_id"].as_str().expect("job_id").to_owned()
     }
 
-    /// Posts a webhook that must be accepted and waits until its job has ended.
+    /// Posts a webhook that must be accepted and sees its job through: with background
+    /// workers, waits until it has ended; without, runs jobs until the queue settles.
     pub async fn process(&self, body: &Value) -> Job {
-        self.finished_job(&self.accept(body).await).await
+        let job_id = self.accept(body).await;
+        if self.worker.is_some() {
+            self.run_jobs_until_settled().await;
+        }
+        self.finished_job(&job_id).await
     }
 
-    /// Polls the store until the job has ended (done, skipped or dead).
+    /// The job as the store holds it now.
+    pub async fn job(&self, job_id: &str) -> Job {
+        self.store
+            .job(job_id)
+            .await
+            .expect("store read")
+            .unwrap_or_else(|| panic!("no job {job_id}"))
+    }
+
+    /// The job once it has ended (done, skipped or dead). With background workers, polls the
+    /// store until it has; without, the test has run the jobs, so it must have ended already.
     pub async fn finished_job(&self, job_id: &str) -> Job {
-        self.job_where(job_id, "to finish", |job| {
-            matches!(
-                job.status,
-                JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
-            )
-        })
-        .await
+        if self.worker.is_some() {
+            let job = self.job(job_id).await;
+            assert!(
+                has_ended(&job),
+                "job {job_id} has not ended (have the jobs been run?): {job:?}"
+            );
+            return job;
+        }
+        self.job_where(job_id, "to finish", has_ended).await
     }
 
-    /// Polls the store until the job satisfies `done`.
+    /// Polls the store until the job satisfies `done` (with background workers).
     pub async fn job_where(&self, job_id: &str, what: &str, done: impl Fn(&Job) -> bool) -> Job {
+        self.assert_background_workers();
         eventually(&format!("job {job_id} {what}"), || async {
             let job = self.store.job(job_id).await.expect("store read")?;
             done(&job).then_some(job)
@@ -227,11 +265,57 @@ impl TestApp {
         .await
     }
 
-    /// Polls until `jobs` jobs have ended (done, skipped or dead).
+    /// Polls until `jobs` jobs have ended (done, skipped or dead), with background workers.
     pub async fn settled(&self, jobs: u64) {
+        self.assert_background_workers();
         eventually(&format!("{jobs} jobs to settle"), || async {
             let depth = self.store.queue_depth().await.expect("depth");
             (depth.done + depth.skipped + depth.dead == jobs).then_some(())
+        })
+        .await
+    }
+
+    /// Waiting for background work that never comes would only time out: say why instead.
+    fn assert_background_workers(&self) {
+        assert!(
+            self.worker.is_none(),
+            "this TestApp has no background workers: run the jobs instead of waiting for them"
+        );
+    }
+
+    /// The worker of a TestApp without background workers.
+    fn own_worker(&self) -> &Worker {
+        self.worker
+            .as_deref()
+            .expect("running jobs from the test needs TestApp::builder().without_workers()")
+    }
+
+    /// Runs every job that is due now, batch after batch (no batch window), until none is
+    /// due, as a worker would. Returns how many attempts ran.
+    pub async fn run_pending_jobs(&self) -> usize {
+        self.own_worker().run_due().await.expect("jobs run")
+    }
+
+    /// Runs jobs until none is queued or running: what is due now, then, while only jobs
+    /// scheduled for later are left (a retry's backoff, a Retry-After, a pause), waits until
+    /// the next of them is due and runs again.
+    pub async fn run_jobs_until_settled(&self) {
+        eventually("the queue to settle", || async {
+            self.run_pending_jobs().await;
+            let depth = self.store.queue_depth().await.expect("depth");
+            if depth.queued + depth.running == 0 {
+                return Some(());
+            }
+            let queued = self
+                .store
+                .list_jobs(Some(JobStatus::Queued), None, u32::MAX)
+                .await
+                .expect("store read");
+            if let Some(next) = queued.iter().map(|job| job.run_after).min() {
+                let wait = u64::try_from(next - now_ms()).unwrap_or_default();
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            None
         })
         .await
     }
@@ -415,6 +499,20 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+fn has_ended(job: &Job) -> bool {
+    matches!(
+        job.status,
+        JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
+    )
+}
+
+/// Now on the store's clock (milliseconds since the epoch), to compare with a job's
+/// `run_after`.
+fn now_ms() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// The store of a test app whose directory is `dir`.
