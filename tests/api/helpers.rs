@@ -258,7 +258,7 @@ impl TestApp {
     /// Polls the store until the job satisfies `done` (with background workers).
     pub async fn job_where(&self, job_id: &str, what: &str, done: impl Fn(&Job) -> bool) -> Job {
         self.assert_background_workers();
-        eventually(&format!("job {job_id} {what}"), || async {
+        eventually(&format!("job {job_id} {what}"), WAIT, || async {
             let job = self.store.job(job_id).await.expect("store read")?;
             done(&job).then_some(job)
         })
@@ -268,7 +268,7 @@ impl TestApp {
     /// Polls until `jobs` jobs have ended (done, skipped or dead), with background workers.
     pub async fn settled(&self, jobs: u64) {
         self.assert_background_workers();
-        eventually(&format!("{jobs} jobs to settle"), || async {
+        eventually(&format!("{jobs} jobs to settle"), WAIT, || async {
             let depth = self.store.queue_depth().await.expect("depth");
             (depth.done + depth.skipped + depth.dead == jobs).then_some(())
         })
@@ -300,11 +300,11 @@ impl TestApp {
     /// scheduled for later are left (a retry's backoff, a Retry-After, a pause), waits until
     /// the next of them is due and runs again.
     pub async fn run_jobs_until_settled(&self) {
-        eventually("the queue to settle", || async {
+        eventually("the queue to settle", WAIT, || async {
             self.run_pending_jobs().await;
             let depth = self.store.queue_depth().await.expect("depth");
             if depth.queued + depth.running == 0 {
-                return Some(());
+                return Ok(());
             }
             let queued = self
                 .store
@@ -315,7 +315,10 @@ impl TestApp {
                 let wait = u64::try_from(next - now_ms()).unwrap_or_default();
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            None
+            Err(format!(
+                "{} queued, {} running",
+                depth.queued, depth.running
+            ))
         })
         .await
     }
@@ -484,20 +487,98 @@ impl TestApp {
     }
 }
 
-/// Polls `check` until it yields a value, failing the test after 30 seconds: work happens
-/// in the background, and tests wait for its effect rather than sleeping a fixed time.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+/// How long a test waits for something to happen before it fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+/// Between two looks of [`eventually`].
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// What one look of [`eventually`] found: `Some` or `Ok` ends the wait; `None`, or `Err`
+/// with what was seen instead (told when the wait times out), looks again.
+pub trait Look<T> {
+    fn found(self) -> Result<T, String>;
+}
+
+impl<T> Look<T> for Option<T> {
+    fn found(self) -> Result<T, String> {
+        self.ok_or_else(String::new)
+    }
+}
+
+impl<T> Look<T> for Result<T, String> {
+    fn found(self) -> Result<T, String> {
+        self
+    }
+}
+
+/// The one deadline of a wait, and the failure that names what was waited for.
+struct Deadline<'a> {
+    what: &'a str,
+    timeout: Duration,
+    at: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    fn new(what: &'a str, timeout: Duration) -> Self {
+        Self {
+            what,
+            timeout,
+            at: Instant::now() + timeout,
+        }
+    }
+
+    fn fail(&self, seen: &str) -> ! {
+        let separator = if seen.is_empty() { "" } else { "; " };
+        panic!(
+            "timed out after {:?} waiting for {}{separator}{seen}",
+            self.timeout, self.what
+        )
+    }
+
+    fn check(&self, seen: &str) {
+        if Instant::now() >= self.at {
+            self.fail(seen);
+        }
+    }
+}
+
+/// Looks with `check` until it finds a value, failing the test after `timeout` with `what`
+/// and what the last look saw: work happens in the background (or in another process), and
+/// tests wait for its effect rather than sleeping a fixed time. A look that hangs fails at
+/// the deadline too.
+pub async fn eventually<T, L, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: std::future::Future<Output = L>,
+    L: Look<T>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Deadline::new(what, timeout);
+    let mut seen = String::new();
     loop {
-        if let Some(value) = check().await {
-            return value;
+        match tokio::time::timeout_at(deadline.at.into(), check()).await {
+            Err(_hung) => deadline.fail(&seen),
+            Ok(look) => match look.found() {
+                Ok(value) => return value,
+                Err(now_seen) => seen = now_seen,
+            },
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        deadline.check(&seen);
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+/// [`eventually`] for code that must not await (on a blocking thread).
+pub fn eventually_blocking<T, L: Look<T>>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> L,
+) -> T {
+    let deadline = Deadline::new(what, timeout);
+    loop {
+        match check().found() {
+            Ok(value) => return value,
+            Err(seen) => deadline.check(&seen),
+        }
+        std::thread::sleep(PAUSE);
     }
 }
 
@@ -568,4 +649,22 @@ fn url_pairs(text: &str) -> HashMap<String, String> {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+#[tokio::test]
+#[should_panic(expected = "timed out after 50ms waiting for a number over 10; saw 3")]
+async fn eventually_fails_at_its_deadline_saying_what_it_saw() {
+    eventually("a number over 10", Duration::from_millis(50), || async {
+        Err::<(), _>("saw 3".to_owned())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "timed out after 50ms waiting for an answer")]
+async fn eventually_fails_at_its_deadline_when_a_look_hangs() {
+    eventually("an answer", Duration::from_millis(50), || {
+        std::future::pending::<Option<()>>()
+    })
+    .await;
 }

@@ -276,7 +276,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
     app.mount_records().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
 
-    let ready = eventually("the pause to show in /readyz", || async {
+    let ready = eventually("the pause to show in /readyz", WAIT, || async {
         let ready = app.readyz().await;
         let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
         salesforce.starts_with("paused until").then_some(ready)
@@ -335,7 +335,7 @@ async fn values_longer_than_the_field_lose_whole_names() {
         call["metaData"]["title"] = json!("changed")
     }))
     .await;
-    eventually("the second job to write", || async {
+    eventually("the second job to write", WAIT, || async {
         (app.patches().await.len() >= 2).then_some(())
     })
     .await;
@@ -407,7 +407,7 @@ async fn shutdown_releases_jobs_that_outlast_the_grace_period() {
         .mount(&app.salesforce)
         .await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
-    eventually("the job to reach Salesforce", || async {
+    eventually("the job to reach Salesforce", WAIT, || async {
         (!app.patches().await.is_empty()).then_some(())
     })
     .await;
