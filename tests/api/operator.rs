@@ -459,6 +459,7 @@ async fn a_dry_run_backfill_writes_nothing_and_a_real_one_afterwards_writes_ever
 #[tokio::test]
 async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched_off() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SYNC__DRY_RUN", "true")
         .spawn()
         .await;
@@ -483,6 +484,7 @@ async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched
 
     // Dry run off, same store: the same delivery again is new work, not a duplicate.
     let app = TestApp::builder()
+        .without_workers()
         .with("STORE__URL", &store_url(dir.path()))
         .spawn()
         .await;
