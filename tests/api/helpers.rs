@@ -2,7 +2,7 @@
 //! Salesforce, with its own SQLite file.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use competitor_sync::config::Settings;
@@ -12,6 +12,7 @@ use competitor_sync::worker::Worker;
 use competitor_sync::Application;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tracing_subscriber::EnvFilter;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -99,6 +100,7 @@ impl TestAppBuilder {
     }
 
     pub async fn spawn(self) -> TestApp {
+        init_test_log();
         let dir = tempfile::tempdir().expect("temp dir");
         let gong = MockServer::start().await;
         let salesforce = MockServer::start().await;
@@ -585,6 +587,24 @@ pub fn eventually_blocking<T, L: Look<T>>(
         }
         std::thread::sleep(PAUSE);
     }
+}
+
+/// With `TEST_LOG` set (to anything but `0`), the service's logs are printed: at `debug`, or
+/// at `RUST_LOG`'s levels. Through the test writer, so each test's output is captured with
+/// it and shown when it fails (or with `--nocapture`).
+fn init_test_log() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_none_or(|value| value.is_empty() || value == "0") {
+            return;
+        }
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
+        // One subscriber for every test in the binary; none is installed before it.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 fn has_ended(job: &Job) -> bool {
