@@ -100,6 +100,19 @@ impl Application {
         &self.store
     }
 
+    /// The worker the pool runs, for callers that run jobs themselves ([`Worker::run_due`]).
+    pub fn worker(&self) -> Arc<Worker> {
+        Arc::clone(&self.worker)
+    }
+
+    /// Runs without background workers: [`Application::run_until`] then only serves HTTP,
+    /// and jobs run when the caller runs them (tests that drive the work step by step).
+    pub fn without_workers(mut self) -> Self {
+        // A pool of none starts no task and returns at once.
+        self.pool.concurrency = 0;
+        self
+    }
+
     /// Serves webhooks and runs the workers until `shutdown` completes; then stops accepting,
     /// lets in-flight jobs finish within the grace period and releases the rest.
     pub async fn run_until(

@@ -369,3 +369,17 @@ fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {
     })?;
     emit(&output)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own checks of the definition (conflicting names, bad defaults, groups naming
+    /// missing arguments), which otherwise fail only when the faulty path is parsed.
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

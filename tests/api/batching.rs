@@ -37,11 +37,15 @@ async fn mount_gong(app: &TestApp, gong: &GongCalls) {
 #[tokio::test]
 async fn two_hundred_and_fifty_queued_jobs_cost_three_gong_requests_and_two_writes() {
     let (webhooks, gong) = calls(250);
-    let app = TestApp::builder().prefill(webhooks).spawn().await;
+    let app = TestApp::builder()
+        .without_workers()
+        .prefill(webhooks)
+        .spawn()
+        .await;
     mount_gong(&app, &gong).await;
     app.mount_token().await;
     let records = app.mount_records().await;
-    app.settled(250).await;
+    app.run_pending_jobs().await;
     assert_eq!(app.store.queue_depth().await.expect("depth").done, 250);
 
     let requests = gong.requests.lock().expect("lock").clone();
@@ -73,12 +77,16 @@ async fn two_hundred_and_fifty_queued_jobs_cost_three_gong_requests_and_two_writ
 #[tokio::test]
 async fn one_record_refused_in_a_collection_answer_dead_letters_only_its_job() {
     let (webhooks, gong) = calls(3);
-    let app = TestApp::builder().prefill(webhooks).spawn().await;
+    let app = TestApp::builder()
+        .without_workers()
+        .prefill(webhooks)
+        .spawn()
+        .await;
     mount_gong(&app, &gong).await;
     app.mount_token().await;
     let records = app.mount_records().await;
     records.fail(&opportunity_for(1), "FIELD_CUSTOM_VALIDATION_EXCEPTION", 1);
-    app.settled(3).await;
+    app.run_pending_jobs().await;
 
     for n in 0..3u32 {
         let job = app
@@ -147,6 +155,7 @@ async fn the_gong_limiter_never_lets_more_than_the_rate_through() {
 async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
     let (webhooks, gong) = calls(2);
     let app = TestApp::builder()
+        .without_workers()
         .with("SALESFORCE__MAX_API_USAGE_RATIO", "0.9")
         .spawn()
         .await;
@@ -176,11 +185,9 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
     );
 
     let second_id = app.accept(&webhooks[1]).await;
-    let held = app
-        .job_where(&second_id, "to be held", |job| {
-            job.status == JobStatus::Queued && job.last_error.is_some()
-        })
-        .await;
+    app.run_pending_jobs().await;
+    let held = app.job(&second_id).await;
+    assert_eq!(held.status, JobStatus::Queued, "{held:?}");
     assert!(held.last_error.unwrap_or_default().contains("paused"));
     assert_eq!(held.attempts, 0, "waiting on a pause costs no attempt");
     assert_eq!(
@@ -195,11 +202,11 @@ async fn high_api_usage_pauses_salesforce_writes_and_gong_fetches() {
 #[tokio::test]
 async fn a_salesforce_outage_costs_no_gong_request_and_its_batch_retries_as_one() {
     let (webhooks, gong) = calls(30);
-    // No batch window to gather stragglers: jobs that come back at different times would be
-    // claimed in different batches.
+    // Jobs run by the test meet no batch window to gather stragglers: jobs that came back at
+    // different times would be claimed in different batches.
     let app = TestApp::builder()
+        .without_workers()
         .prefill(webhooks)
-        .with("WORKER__BATCH_WINDOW", "1ms")
         .with("RETRY__BASE_DELAY", "300ms")
         .with("RETRY__MAX_DELAY", "2s")
         .spawn()
@@ -215,7 +222,7 @@ async fn a_salesforce_outage_costs_no_gong_request_and_its_batch_retries_as_one(
         .mount(&app.salesforce)
         .await;
     let records = app.mount_records().await;
-    app.settled(30).await;
+    app.run_jobs_until_settled().await;
     assert_eq!(app.store.queue_depth().await.expect("depth").done, 30);
 
     let gong_requests = gong.requests.lock().expect("lock").len();

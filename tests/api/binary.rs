@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::fixture;
+use crate::helpers::{eventually, fixture};
 use crate::process::ChildProcess;
 use crate::stand_ins::{
     call_id_for, opportunity_for, synthetic_call, webhook_for, GongCalls, SalesforceRecords,
@@ -56,17 +56,13 @@ impl Service {
             .status()
             .expect("kill runs");
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let exit = loop {
-            if let Some(exit) = self.0.child.try_wait().expect("wait") {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service did not stop on SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
+        let child = &mut self.0.child;
+        let exit = eventually(
+            "the service to stop on SIGTERM",
+            Duration::from_secs(20),
+            || std::future::ready(child.try_wait().expect("wait")),
+        )
+        .await;
         self.wait_for("the last log line", |text| text.contains("\"stopped\""))
             .await;
         (exit, self.0.output())
@@ -323,20 +319,26 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
 
     let mut restarted = Service::start(&env);
     restarted.address().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for n in &acknowledged {
-        let expected = format!("Competitor {n}");
-        while records.value(&opportunity_for(*n)).as_deref() != Some(expected.as_str()) {
-            assert!(
-                Instant::now() < deadline,
-                "call {} was acknowledged but never written ({} of {} written)",
-                call_id_for(*n),
-                records.values.lock().expect("lock").len(),
-                acknowledged.len()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
+    eventually(
+        "every acknowledged call to be written",
+        Duration::from_secs(60),
+        || {
+            let unwritten = acknowledged.iter().find(|n| {
+                let expected = format!("Competitor {n}");
+                records.value(&opportunity_for(**n)).as_deref() != Some(expected.as_str())
+            });
+            std::future::ready(match unwritten {
+                None => Ok(()),
+                Some(n) => Err(format!(
+                    "call {} was acknowledged but never written ({} of {} written)",
+                    call_id_for(*n),
+                    records.values.lock().expect("lock").len(),
+                    acknowledged.len()
+                )),
+            })
+        },
+    )
+    .await;
     let (exit, _) = restarted.terminate().await;
     assert!(exit.success());
 }

@@ -84,7 +84,7 @@ async fn a_full_disk_refuses_webhooks_until_space_is_back_and_finishes_the_jobs_
         .mount(&app.salesforce)
         .await;
     let written = app.accept(&fixture("gong_webhook.json")).await;
-    eventually("the Salesforce write to be sent", || async {
+    eventually("the Salesforce write to be sent", WAIT, || async {
         (!app.collection_updates().await.is_empty()).then_some(())
     })
     .await;

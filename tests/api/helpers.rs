@@ -2,14 +2,17 @@
 //! Salesforce, with its own SQLite file.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use competitor_sync::config::Settings;
 use competitor_sync::http::webhook::validate;
 use competitor_sync::store::{FieldWrite, Job, JobStatus, NewJob, Store};
+use competitor_sync::worker::Worker;
 use competitor_sync::Application;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tracing_subscriber::EnvFilter;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -59,6 +62,7 @@ pub struct TestAppBuilder {
     env: HashMap<String, String>,
     config_toml: Option<String>,
     prefill: Vec<Value>,
+    workers: bool,
 }
 
 impl TestAppBuilder {
@@ -87,7 +91,16 @@ impl TestAppBuilder {
         self
     }
 
+    /// No background workers: jobs run only when the test runs them
+    /// ([`TestApp::run_pending_jobs`], [`TestApp::run_jobs_until_settled`]), so a flow test
+    /// knows when they are done instead of polling for it.
+    pub fn without_workers(mut self) -> Self {
+        self.workers = false;
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
+        init_test_log();
         let dir = tempfile::tempdir().expect("temp dir");
         let gong = MockServer::start().await;
         let salesforce = MockServer::start().await;
@@ -134,9 +147,14 @@ impl TestAppBuilder {
             }
             store.close().await;
         }
-        let app = Application::build(settings)
+        let mut app = Application::build(settings)
             .await
             .expect("application builds");
+        let mut worker = None;
+        if !self.workers {
+            app = app.without_workers();
+            worker = Some(app.worker());
+        }
         let address = format!("http://{}", app.local_addr().expect("bound"));
         let store = app.store().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -149,6 +167,7 @@ impl TestAppBuilder {
             gong,
             salesforce,
             http: reqwest::Client::new(),
+            worker,
             stop: Some(stop),
             server: Some(server),
             _dir: dir,
@@ -162,6 +181,8 @@ pub struct TestApp {
     pub gong: MockServer,
     pub salesforce: MockServer,
     pub http: reqwest::Client,
+    /// The worker the test runs jobs with, when the app has no background workers.
+    worker: Option<Arc<Worker>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -173,6 +194,7 @@ impl TestApp {
             env: HashMap::new(),
             config_toml: None,
             prefill: Vec::new(),
+            workers: true,
         }
     }
 
@@ -202,36 +224,108 @@ impl TestApp {
         accepted["job_id"].as_str().expect("job_id").to_owned()
     }
 
-    /// Posts a webhook that must be accepted and waits until its job has ended.
+    /// Posts a webhook that must be accepted and sees its job through: with background
+    /// workers, waits until it has ended; without, runs jobs until the queue settles.
     pub async fn process(&self, body: &Value) -> Job {
-        self.finished_job(&self.accept(body).await).await
+        let job_id = self.accept(body).await;
+        if self.worker.is_some() {
+            self.run_jobs_until_settled().await;
+        }
+        self.finished_job(&job_id).await
     }
 
-    /// Polls the store until the job has ended (done, skipped or dead).
+    /// The job as the store holds it now.
+    pub async fn job(&self, job_id: &str) -> Job {
+        self.store
+            .job(job_id)
+            .await
+            .expect("store read")
+            .unwrap_or_else(|| panic!("no job {job_id}"))
+    }
+
+    /// The job once it has ended (done, skipped or dead). With background workers, polls the
+    /// store until it has; without, the test has run the jobs, so it must have ended already.
     pub async fn finished_job(&self, job_id: &str) -> Job {
-        self.job_where(job_id, "to finish", |job| {
-            matches!(
-                job.status,
-                JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
-            )
-        })
-        .await
+        if self.worker.is_some() {
+            let job = self.job(job_id).await;
+            assert!(
+                has_ended(&job),
+                "job {job_id} has not ended (have the jobs been run?): {job:?}"
+            );
+            return job;
+        }
+        self.job_where(job_id, "to finish", has_ended).await
     }
 
-    /// Polls the store until the job satisfies `done`.
+    /// Polls the store until the job satisfies `done` (with background workers).
     pub async fn job_where(&self, job_id: &str, what: &str, done: impl Fn(&Job) -> bool) -> Job {
-        eventually(&format!("job {job_id} {what}"), || async {
+        self.assert_background_workers();
+        eventually(&format!("job {job_id} {what}"), WAIT, || async {
             let job = self.store.job(job_id).await.expect("store read")?;
             done(&job).then_some(job)
         })
         .await
     }
 
-    /// Polls until `jobs` jobs have ended (done, skipped or dead).
+    /// Polls until `jobs` jobs have ended (done, skipped or dead), with background workers.
     pub async fn settled(&self, jobs: u64) {
-        eventually(&format!("{jobs} jobs to settle"), || async {
+        self.assert_background_workers();
+        eventually(&format!("{jobs} jobs to settle"), WAIT, || async {
             let depth = self.store.queue_depth().await.expect("depth");
             (depth.done + depth.skipped + depth.dead == jobs).then_some(())
+        })
+        .await
+    }
+
+    /// Waiting for background work that never comes would only time out: say why instead.
+    fn assert_background_workers(&self) {
+        assert!(
+            self.worker.is_none(),
+            "this TestApp has no background workers: run the jobs instead of waiting for them"
+        );
+    }
+
+    /// The worker of a TestApp without background workers.
+    fn own_worker(&self) -> &Worker {
+        self.worker
+            .as_deref()
+            .expect("running jobs from the test needs TestApp::builder().without_workers()")
+    }
+
+    /// Runs every job that is due now, batch after batch (no batch window), until none is
+    /// due, as a worker would. Returns how many attempts ran.
+    pub async fn run_pending_jobs(&self) -> usize {
+        let worker = self.own_worker();
+        // One look: the deadline is for a run that hangs (an upstream that never answers).
+        eventually("the due jobs to run", WAIT, || async {
+            Some(worker.run_due().await.expect("jobs run"))
+        })
+        .await
+    }
+
+    /// Runs jobs until none is queued or running: what is due now, then, while only jobs
+    /// scheduled for later are left (a retry's backoff, a Retry-After, a pause), waits until
+    /// the next of them is due and runs again.
+    pub async fn run_jobs_until_settled(&self) {
+        eventually("the queue to settle", WAIT, || async {
+            self.run_pending_jobs().await;
+            let depth = self.store.queue_depth().await.expect("depth");
+            if depth.queued + depth.running == 0 {
+                return Ok(());
+            }
+            let queued = self
+                .store
+                .list_jobs(Some(JobStatus::Queued), None, u32::MAX)
+                .await
+                .expect("store read");
+            if let Some(next) = queued.iter().map(|job| job.run_after).min() {
+                let wait = u64::try_from(next - now_ms()).unwrap_or_default();
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(format!(
+                "{} queued, {} running",
+                depth.queued, depth.running
+            ))
         })
         .await
     }
@@ -400,21 +494,131 @@ impl TestApp {
     }
 }
 
-/// Polls `check` until it yields a value, failing the test after 30 seconds: work happens
-/// in the background, and tests wait for its effect rather than sleeping a fixed time.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+/// How long a test waits for something to happen before it fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+/// Between two looks of [`eventually`].
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// What one look of [`eventually`] found: `Some` or `Ok` ends the wait; `None`, or `Err`
+/// with what was seen instead (told when the wait times out), looks again.
+pub trait Look<T> {
+    fn found(self) -> Result<T, String>;
+}
+
+impl<T> Look<T> for Option<T> {
+    fn found(self) -> Result<T, String> {
+        self.ok_or_else(String::new)
+    }
+}
+
+impl<T> Look<T> for Result<T, String> {
+    fn found(self) -> Result<T, String> {
+        self
+    }
+}
+
+/// The one deadline of a wait, and the failure that names what was waited for.
+struct Deadline<'a> {
+    what: &'a str,
+    timeout: Duration,
+    at: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    fn new(what: &'a str, timeout: Duration) -> Self {
+        Self {
+            what,
+            timeout,
+            at: Instant::now() + timeout,
+        }
+    }
+
+    fn fail(&self, seen: &str) -> ! {
+        let separator = if seen.is_empty() { "" } else { "; " };
+        panic!(
+            "timed out after {:?} waiting for {}{separator}{seen}",
+            self.timeout, self.what
+        )
+    }
+
+    fn check(&self, seen: &str) {
+        if Instant::now() >= self.at {
+            self.fail(seen);
+        }
+    }
+}
+
+/// Looks with `check` until it finds a value, failing the test after `timeout` with `what`
+/// and what the last look saw: work happens in the background (or in another process), and
+/// tests wait for its effect rather than sleeping a fixed time. A look that hangs fails at
+/// the deadline too.
+pub async fn eventually<T, L, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: std::future::Future<Output = L>,
+    L: Look<T>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Deadline::new(what, timeout);
+    let mut seen = String::new();
     loop {
-        if let Some(value) = check().await {
-            return value;
+        match tokio::time::timeout_at(deadline.at.into(), check()).await {
+            Err(_hung) => deadline.fail(&seen),
+            Ok(look) => match look.found() {
+                Ok(value) => return value,
+                Err(now_seen) => seen = now_seen,
+            },
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        deadline.check(&seen);
+        tokio::time::sleep(PAUSE).await;
     }
+}
+
+/// [`eventually`] for code that must not await (on a blocking thread).
+pub fn eventually_blocking<T, L: Look<T>>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> L,
+) -> T {
+    let deadline = Deadline::new(what, timeout);
+    loop {
+        match check().found() {
+            Ok(value) => return value,
+            Err(seen) => deadline.check(&seen),
+        }
+        std::thread::sleep(PAUSE);
+    }
+}
+
+/// With `TEST_LOG` set (to anything but `0`), the service's logs are printed: at `debug`, or
+/// at `RUST_LOG`'s levels. Through the test writer, so each test's output is captured with
+/// it and shown when it fails (or with `--nocapture`).
+fn init_test_log() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_none_or(|value| value.is_empty() || value == "0") {
+            return;
+        }
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
+        // One subscriber for every test in the binary; none is installed before it.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+fn has_ended(job: &Job) -> bool {
+    matches!(
+        job.status,
+        JobStatus::Done | JobStatus::Skipped | JobStatus::Dead
+    )
+}
+
+/// Now on the store's clock (milliseconds since the epoch), to compare with a job's
+/// `run_after`.
+fn now_ms() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// The store of a test app whose directory is `dir`.
@@ -470,4 +674,22 @@ fn url_pairs(text: &str) -> HashMap<String, String> {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+#[tokio::test]
+#[should_panic(expected = "timed out after 50ms waiting for a number over 10; saw 3")]
+async fn eventually_fails_at_its_deadline_saying_what_it_saw() {
+    eventually("a number over 10", Duration::from_millis(50), || async {
+        Err::<(), _>("saw 3".to_owned())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "timed out after 50ms waiting for an answer")]
+async fn eventually_fails_at_its_deadline_when_a_look_hangs() {
+    eventually("an answer", Duration::from_millis(50), || {
+        std::future::pending::<Option<()>>()
+    })
+    .await;
 }

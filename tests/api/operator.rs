@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use competitor_sync::store::{JobStatus, Store};
 use serde_json::{json, Value};
@@ -366,7 +366,7 @@ async fn an_interrupted_backfill_resumes_at_the_next_page_without_repeating_work
         .spawn()
         .expect("binary starts");
     // Interrupt once the first page is queued and the second is being listed.
-    eventually("the first page to be queued", || async {
+    eventually("the first page to be queued", WAIT, || async {
         let listed = slow.cursors().len() == 2;
         let jobs = store.count_jobs().await.expect("count");
         (listed && jobs == 2).then_some(())
@@ -377,14 +377,12 @@ async fn an_interrupted_backfill_resumes_at_the_next_page_without_repeating_work
         .status()
         .expect("kill runs");
     assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "backfill did not stop on Ctrl-C");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let status = eventually(
+        "the backfill to stop on Ctrl-C",
+        Duration::from_secs(20),
+        || std::future::ready(child.try_wait().expect("wait")),
+    )
+    .await;
     let output = child.wait_with_output().expect("output");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(status.success(), "{stdout}");
@@ -461,6 +459,7 @@ async fn a_dry_run_backfill_writes_nothing_and_a_real_one_afterwards_writes_ever
 #[tokio::test]
 async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched_off() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SYNC__DRY_RUN", "true")
         .spawn()
         .await;
@@ -485,6 +484,7 @@ async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched
 
     // Dry run off, same store: the same delivery again is new work, not a duplicate.
     let app = TestApp::builder()
+        .without_workers()
         .with("STORE__URL", &store_url(dir.path()))
         .spawn()
         .await;

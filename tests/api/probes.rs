@@ -41,7 +41,7 @@ async fn readiness_fails_when_the_store_is_gone() {
 
 #[tokio::test]
 async fn metrics_expose_webhooks_jobs_upstream_requests_durations_and_queue_depth() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);

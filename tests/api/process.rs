@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long `wait_for` waits for a line.
-const WAIT: Duration = Duration::from_secs(30);
+use crate::helpers::{eventually, WAIT};
+
 /// After the process exits, how long its last lines get to reach the output.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -52,11 +52,11 @@ impl ChildProcess {
     /// The first value `find` extracts from the output, waiting for it up to 30 seconds, or
     /// shortly after the process exits without printing it.
     pub async fn wait_for<T>(&mut self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT;
         let mut exited: Option<(Instant, std::process::ExitStatus)> = None;
-        loop {
-            if let Some(found) = find(&self.output()) {
-                return found;
+        eventually(what, WAIT, || {
+            let output = self.output();
+            if let Some(found) = find(&output) {
+                return std::future::ready(Ok(found));
             }
             if exited.is_none() {
                 if let Ok(Some(status)) = self.child.try_wait() {
@@ -66,17 +66,12 @@ impl ChildProcess {
             if let Some((at, status)) = exited {
                 assert!(
                     at.elapsed() < DRAIN,
-                    "exited ({status}) before {what}; output:\n{}",
-                    self.output()
+                    "exited ({status}) before {what}; output:\n{output}"
                 );
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; output so far:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            std::future::ready(Err(format!("output so far:\n{output}")))
+        })
+        .await
     }
 }
 

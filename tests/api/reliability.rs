@@ -37,7 +37,7 @@ fn two_opportunities() -> Value {
 
 #[tokio::test]
 async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     app.mount_token().await;
     patch_fails(
@@ -61,7 +61,7 @@ async fn a_salesforce_outage_is_retried_and_the_write_happens_once_it_is_over() 
 
 #[tokio::test]
 async fn a_locked_row_is_retried() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     let records = app.mount_happy_path().await;
     records.fail(OPPORTUNITY, "UNABLE_TO_LOCK_ROW", 1);
     let job = app.process(&fixture("gong_webhook.json")).await;
@@ -72,7 +72,7 @@ async fn a_locked_row_is_retried() {
 
 #[tokio::test]
 async fn gongs_retry_after_is_honoured() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     Mock::given(method("POST"))
         .and(path(GONG_PATH))
         .respond_with(
@@ -85,11 +85,9 @@ async fn gongs_retry_after_is_honoured() {
         .await;
     app.mount_happy_path().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
-    let waiting = app
-        .job_where(&job_id, "to record the 429", |job| {
-            job.status == JobStatus::Queued && job.last_error.is_some()
-        })
-        .await;
+    app.run_pending_jobs().await;
+    let waiting = app.job(&job_id).await;
+    assert_eq!(waiting.status, JobStatus::Queued, "{waiting:?}");
     assert!(waiting
         .last_error
         .as_deref()
@@ -103,6 +101,7 @@ async fn gongs_retry_after_is_honoured() {
         waiting.attempts, 0,
         "being rate limited costs the job no attempt"
     );
+    app.run_jobs_until_settled().await;
     let job = app.finished_job(&job_id).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Done, 1));
     assert_eq!(app.gong_requests().await.len(), 2);
@@ -112,6 +111,7 @@ async fn gongs_retry_after_is_honoured() {
 #[tokio::test]
 async fn a_job_that_runs_out_of_attempts_ends_dead_with_the_last_error() {
     let app = TestApp::builder()
+        .without_workers()
         .with("RETRY__MAX_ATTEMPTS", "3")
         .spawn()
         .await;
@@ -136,6 +136,7 @@ async fn a_job_that_runs_out_of_attempts_ends_dead_with_the_last_error() {
 #[tokio::test]
 async fn a_deleted_opportunity_does_not_block_the_others_and_can_be_replayed() {
     let app = TestApp::builder()
+        .without_workers()
         .with("ADMIN__TOKEN", ADMIN_TOKEN)
         .spawn()
         .await;
@@ -182,6 +183,7 @@ async fn a_deleted_opportunity_does_not_block_the_others_and_can_be_replayed() {
         .await
         .expect("sent");
     assert_eq!(retried.status(), 202);
+    app.run_pending_jobs().await;
     let replayed = app.finished_job(&job.id).await;
     assert_eq!(replayed.status, JobStatus::Done, "{replayed:?}");
     let paths: Vec<String> = app.patches().await.into_iter().map(|(p, _)| p).collect();
@@ -266,6 +268,7 @@ async fn admin_endpoints_need_their_token_and_vanish_without_one() {
 #[tokio::test]
 async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SALESFORCE__LIMIT_PAUSE", "1500ms")
         .with("ADMIN__TOKEN", ADMIN_TOKEN)
         .spawn()
@@ -275,14 +278,11 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
     patch_fails(&app, 403, fixture("sf_error_403_limit.json"), 1).await;
     app.mount_records().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
+    app.run_pending_jobs().await;
 
-    let ready = eventually("the pause to show in /readyz", || async {
-        let ready = app.readyz().await;
-        let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
-        salesforce.starts_with("paused until").then_some(ready)
-    })
-    .await;
+    let ready = app.readyz().await;
     let salesforce = ready["checks"]["salesforce"].as_str().unwrap_or_default();
+    assert!(salesforce.starts_with("paused until"), "{salesforce}");
     assert!(
         salesforce.contains("REQUEST_LIMIT_EXCEEDED"),
         "{salesforce}"
@@ -294,6 +294,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
         "{metrics}"
     );
 
+    app.run_jobs_until_settled().await;
     let job = app.finished_job(&job_id).await;
     assert_eq!(
         (job.status, job.attempts),
@@ -310,7 +311,7 @@ async fn an_exhausted_api_limit_pauses_salesforce_work_without_spending_attempts
 
 #[tokio::test]
 async fn values_longer_than_the_field_lose_whole_names() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     let mut describe = fixture("sf_opportunity_describe.json");
     for field in describe["fields"].as_array_mut().expect("fields") {
@@ -335,10 +336,8 @@ async fn values_longer_than_the_field_lose_whole_names() {
         call["metaData"]["title"] = json!("changed")
     }))
     .await;
-    eventually("the second job to write", || async {
-        (app.patches().await.len() >= 2).then_some(())
-    })
-    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(app.patches().await.len(), 2, "the second job wrote");
     let describes = TestApp::requests_to(&app.salesforce, "GET", DESCRIBE_PATH).await;
     assert_eq!(describes.len(), 1, "the describe is cached");
     app.stop().await;
@@ -347,6 +346,7 @@ async fn values_longer_than_the_field_lose_whole_names() {
 #[tokio::test]
 async fn a_field_missing_from_the_describe_fails_the_job_with_a_configuration_hint() {
     let app = TestApp::builder()
+        .without_workers()
         .config("[[sync.rules]]\nfield = \"Main_Competitor__c\"\n")
         .spawn()
         .await;
@@ -364,9 +364,10 @@ async fn a_field_missing_from_the_describe_fails_the_job_with_a_configuration_hi
 
 #[tokio::test]
 async fn a_redelivery_after_completion_is_recorded_and_skipped() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
+    app.run_pending_jobs().await;
     assert_eq!(app.finished_job(&job_id).await.status, JobStatus::Done);
 
     let again = app.post_webhook(&fixture("gong_webhook.json")).await;
@@ -386,6 +387,7 @@ async fn a_redelivery_after_completion_is_recorded_and_skipped() {
     });
     let response: Value = app.post_webhook(&changed).await.json().await.expect("JSON");
     assert_eq!(response["delivery"], "new");
+    app.run_pending_jobs().await;
     let job = app
         .finished_job(response["job_id"].as_str().expect("id"))
         .await;
@@ -407,7 +409,7 @@ async fn shutdown_releases_jobs_that_outlast_the_grace_period() {
         .mount(&app.salesforce)
         .await;
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
-    eventually("the job to reach Salesforce", || async {
+    eventually("the job to reach Salesforce", WAIT, || async {
         (!app.patches().await.is_empty()).then_some(())
     })
     .await;

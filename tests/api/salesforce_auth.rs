@@ -25,7 +25,7 @@ async fn mount_token_once(app: &TestApp, body: Value) {
 
 #[tokio::test]
 async fn client_credentials_posts_the_client_id_and_secret() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
@@ -45,6 +45,7 @@ async fn client_credentials_posts_the_client_id_and_secret() {
 #[tokio::test]
 async fn jwt_bearer_sends_a_signed_assertion_salesforce_can_verify() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SALESFORCE__AUTH", "jwt_bearer")
         .with("SALESFORCE__USERNAME", "integration@acme.example")
         .with("SALESFORCE__PRIVATE_KEY", &fixture_text("jwt_test_key.pem"))
@@ -85,6 +86,7 @@ async fn jwt_bearer_sends_a_signed_assertion_salesforce_can_verify() {
 #[tokio::test]
 async fn jwt_bearer_uses_the_configured_audience_for_sandboxes() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SALESFORCE__AUTH", "jwt_bearer")
         .with("SALESFORCE__USERNAME", "integration@acme.example.sandbox")
         .with("SALESFORCE__PRIVATE_KEY", &fixture_text("jwt_test_key.pem"))
@@ -104,6 +106,7 @@ async fn jwt_bearer_uses_the_configured_audience_for_sandboxes() {
 #[tokio::test]
 async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
     let app = TestApp::builder()
+        .without_workers()
         .with("SALESFORCE__AUTH", "refresh_token")
         .with("SALESFORCE__REFRESH_TOKEN", "refresh-1")
         .spawn()
@@ -146,7 +149,7 @@ async fn a_refresh_token_rotated_by_salesforce_is_stored_and_used_next() {
 
 #[tokio::test]
 async fn an_expired_session_gets_one_new_token_and_one_retry() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     mount_token_once(&app, app.token_body("expired-token")).await;
     mount_token_once(&app, app.token_body("fresh-token")).await;
@@ -209,7 +212,7 @@ async fn workers_that_see_the_same_expired_token_renew_it_once() {
 
 #[tokio::test]
 async fn a_refused_grant_fails_jobs_with_a_clear_message_and_no_request_loop() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     Mock::given(method("POST"))
         .and(path(TOKEN_PATH))
@@ -222,6 +225,7 @@ async fn a_refused_grant_fails_jobs_with_a_clear_message_and_no_request_loop() {
     for _ in 0..3 {
         jobs.push(app.accept(&fixture("gong_webhook.json")).await);
     }
+    app.run_pending_jobs().await;
     for job_id in &jobs {
         let job = app.finished_job(job_id).await;
         assert_eq!(job.status, JobStatus::Dead);
@@ -245,7 +249,7 @@ async fn a_refused_grant_fails_jobs_with_a_clear_message_and_no_request_loop() {
 
 #[tokio::test]
 async fn a_token_rejected_twice_is_an_auth_failure_not_a_loop() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     app.mount_token().await;
     Mock::given(method("PATCH"))
@@ -287,8 +291,8 @@ async fn an_outage_of_the_token_endpoint_costs_a_handful_of_token_requests() {
         .map(|n| webhook_with(|call| call["metaData"]["id"] = json!(format!("{}", 500 + n))))
         .collect();
     let app = TestApp::builder()
+        .without_workers()
         .prefill(webhooks)
-        .with("WORKER__BATCH_WINDOW", "1ms")
         .with("GONG__BATCH_SIZE", "10")
         .spawn()
         .await;
@@ -314,7 +318,7 @@ async fn an_outage_of_the_token_endpoint_costs_a_handful_of_token_requests() {
     app.mount_describe(fixture("sf_opportunity_describe.json"))
         .await;
     app.mount_records().await;
-    app.settled(40).await;
+    app.run_jobs_until_settled().await;
     assert_eq!(app.store.queue_depth().await.expect("depth").done, 40);
     let tokens = token_requests(&app).await.len();
     // Holds of 1 s then 2 s after each failure: three failures at most, then the success.

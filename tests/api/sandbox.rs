@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::helpers::{eventually, WAIT};
 use crate::process::ChildProcess;
 
 const SANDBOX: &str = env!("CARGO_BIN_EXE_competitor-sync-sandbox");
@@ -148,22 +148,20 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
             "Outreach, Salesloft, Clari",
         ),
     ];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let after = loop {
+    let after = eventually("the Opportunities to be written", WAIT, || async {
         let list = opportunities(&http, &sandbox_url).await;
         let written = expected
             .iter()
             .all(|(name, value)| by_name(&list, name)["main_competitors"] == *value);
         if written {
-            break list;
+            return Ok(list);
         }
-        assert!(
-            Instant::now() < deadline,
-            "the Opportunities were not all written in time: {list:#?}\nservice output:\n{}",
+        Err(format!(
+            "the Opportunities: {list:#?}\nservice output:\n{}",
             service.output()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        ))
+    })
+    .await;
     // A call that heard no competitor leaves the rep's value alone, and an Opportunity no
     // call links to is never touched.
     for (name, kept) in [

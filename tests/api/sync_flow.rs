@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_webhook_becomes_one_gong_request_and_one_exact_patch() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
 
     let response = app.post_webhook(&fixture("gong_webhook.json")).await;
@@ -19,6 +19,7 @@ async fn a_webhook_becomes_one_gong_request_and_one_exact_patch() {
     assert_eq!(accepted["call_id"], CALL_ID);
     let job_id = accepted["job_id"].as_str().expect("job id");
 
+    app.run_pending_jobs().await;
     let job = app.finished_job(job_id).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     assert_eq!(job.attempts, 1);
@@ -86,7 +87,7 @@ async fn a_webhook_becomes_one_gong_request_and_one_exact_patch() {
 
 #[tokio::test]
 async fn account_only_context_is_skipped_without_any_upstream_request() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let body = webhook_with(|call| {
         call["context"][0]["objects"]
@@ -118,7 +119,7 @@ async fn account_only_context_is_skipped_without_any_upstream_request() {
 
 #[tokio::test]
 async fn without_webhook_context_the_context_from_gong_is_used() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let body = webhook_with(|call| {
         call["context"] = json!([]);
@@ -138,7 +139,7 @@ async fn without_webhook_context_the_context_from_gong_is_used() {
 
 #[tokio::test]
 async fn a_call_linked_to_nothing_anywhere_is_skipped_after_asking_gong() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["context"] = json!([]);
     app.mount_gong_call(&call).await;
@@ -162,7 +163,7 @@ async fn a_call_linked_to_nothing_anywhere_is_skipped_after_asking_gong() {
 
 #[tokio::test]
 async fn a_call_without_the_tracker_writes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["content"]["trackers"]
         .as_array_mut()
@@ -181,7 +182,7 @@ async fn a_call_without_the_tracker_writes_nothing() {
 
 #[tokio::test]
 async fn trackers_come_from_gong_not_from_the_webhook() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["content"]["trackers"][0]["phrases"] = json!([{"phrase": "Salesloft", "count": 1}]);
     app.mount_happy_path_for(&call).await;
@@ -196,7 +197,7 @@ async fn trackers_come_from_gong_not_from_the_webhook() {
 
 #[tokio::test]
 async fn tracker_names_and_phrases_are_matched_case_insensitively_and_deduplicated() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     let mut call = fixture("gong_webhook.json")["callData"].clone();
     call["content"]["trackers"] = json!([
         {"name": " competitors ", "type": "KEYWORD", "phrases": [
@@ -217,7 +218,7 @@ async fn tracker_names_and_phrases_are_matched_case_insensitively_and_deduplicat
 
 #[tokio::test]
 async fn every_linked_opportunity_is_written() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let body = webhook_with(|call| {
         let objects = call["context"][0]["objects"]
@@ -229,6 +230,7 @@ async fn every_linked_opportunity_is_written() {
         objects.push(json!({"objectType": "Opportunity", "objectId": OPPORTUNITY, "fields": []}));
     });
     let job_id = app.accept(&body).await;
+    app.run_pending_jobs().await;
     let job = app.finished_job(&job_id).await;
     assert_eq!(job.status, JobStatus::Done);
     let mut paths: Vec<String> = app.patches().await.into_iter().map(|(p, _)| p).collect();
@@ -247,12 +249,14 @@ async fn every_linked_opportunity_is_written() {
 #[tokio::test]
 async fn merge_mode_keeps_existing_names_and_adds_new_ones() {
     let app = TestApp::builder()
+        .without_workers()
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
     let records = app.mount_happy_path().await;
     records.seed(OPPORTUNITY, "Gong, clari");
     let job_id = app.accept(&fixture("gong_webhook.json")).await;
+    app.run_pending_jobs().await;
     let job = app.finished_job(&job_id).await;
     assert_eq!(job.status, JobStatus::Done, "{job:?}");
     let reads = TestApp::requests_to(&app.salesforce, "GET", QUERY_PATH).await;
@@ -282,6 +286,7 @@ async fn merge_mode_keeps_existing_names_and_adds_new_ones() {
 #[tokio::test]
 async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
     let app = TestApp::builder()
+        .without_workers()
         .config("[[sync.rules]]\nmode = \"merge\"\n")
         .spawn()
         .await;
@@ -303,6 +308,7 @@ async fn merge_mode_writes_nothing_when_every_name_is_already_there() {
 #[tokio::test]
 async fn several_rules_write_several_fields_in_one_patch() {
     let app = TestApp::builder()
+        .without_workers()
         .config(
             "[[sync.rules]]\n\
              [[sync.rules]]\ntracker = \"pricing\"\nfield = \"Pricing_Terms__c\"\nseparator = \"; \"\n",
@@ -324,7 +330,7 @@ async fn several_rules_write_several_fields_in_one_patch() {
 
 #[tokio::test]
 async fn a_test_webhook_is_recorded_but_never_written() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_happy_path().await;
     let mut body = fixture("gong_webhook.json");
     body["isTest"] = json!(true);
@@ -348,7 +354,7 @@ async fn a_test_webhook_is_recorded_but_never_written() {
 
 #[tokio::test]
 async fn a_gong_outage_is_retried_until_it_succeeds() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     Mock::given(method("POST"))
         .and(path(GONG_PATH))
         .respond_with(ResponseTemplate::new(503).set_body_string("<html>maintenance</html>"))
@@ -366,7 +372,7 @@ async fn a_gong_outage_is_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn a_call_gong_does_not_know_fails_without_retrying() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     Mock::given(method("POST"))
         .and(path(GONG_PATH))
         .respond_with(ResponseTemplate::new(404).set_body_json(fixture("gong_error_404.json")))
@@ -385,7 +391,7 @@ async fn a_call_gong_does_not_know_fails_without_retrying() {
 
 #[tokio::test]
 async fn a_wrong_field_name_fails_the_job_with_salesforces_reason() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().without_workers().spawn().await;
     app.mount_fixture_call().await;
     app.mount_token().await;
     // Inside a 200 collection answer, as Salesforce reports per-record errors.
