@@ -9,14 +9,14 @@ use crate::helpers::*;
 const BIN: &str = env!("CARGO_BIN_EXE_competitor-sync");
 const SECOND_OPPORTUNITY: &str = "0063t000012AbCeAAK";
 
-/// Runs `competitor-sync jobs <args>` on the store in `dir`, with no Gong or Salesforce
+/// Runs `competitor-sync jobs <args>` on `store`, with no Gong or Salesforce
 /// settings at all: the jobs commands must not need them.
-fn jobs(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+fn jobs(store: &Stopped, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(BIN)
         .arg("jobs")
         .args(args)
         .env_clear()
-        .env("COMPETITOR_SYNC__STORE__URL", store_url(dir))
+        .env("COMPETITOR_SYNC__STORE__URL", &store.store_url)
         .output()
         .expect("binary runs");
     (
@@ -27,7 +27,7 @@ fn jobs(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// A store holding one done job (the fixture call) and one dead one (a deleted Opportunity).
-async fn store_with_history() -> (tempfile::TempDir, String, String) {
+async fn store_with_history() -> (Stopped, String, String) {
     let app = TestApp::spawn().await;
     app.mount_fixture_call().await;
     let mut other = fixture("gong_webhook.json")["callData"].clone();
@@ -53,7 +53,7 @@ async fn store_with_history() -> (tempfile::TempDir, String, String) {
 async fn list_show_retry_and_purge() {
     let (dir, done, dead) = store_with_history().await;
 
-    let (ok, out, err) = jobs(dir.path(), &["list"]);
+    let (ok, out, err) = jobs(&dir, &["list"]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -70,7 +70,7 @@ async fn list_show_retry_and_purge() {
         "{out}"
     );
 
-    let (ok, out, _) = jobs(dir.path(), &["list", "--status", "dead", "--json"]);
+    let (ok, out, _) = jobs(&dir, &["list", "--status", "dead", "--json"]);
     assert!(ok);
     let listed: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
@@ -80,10 +80,10 @@ async fn list_show_retry_and_purge() {
         .unwrap_or_default()
         .contains("ENTITY_IS_DELETED"));
 
-    let (ok, out, _) = jobs(dir.path(), &["list", "--call-id", CALL_ID]);
+    let (ok, out, _) = jobs(&dir, &["list", "--call-id", CALL_ID]);
     assert!(ok && out.contains(&done) && !out.contains(&dead), "{out}");
 
-    let (ok, out, _) = jobs(dir.path(), &["show", &dead]);
+    let (ok, out, _) = jobs(&dir, &["show", &dead]);
     assert!(ok);
     assert!(
         out.contains(&format!(
@@ -92,29 +92,29 @@ async fn list_show_retry_and_purge() {
         "{out}"
     );
 
-    let (ok, _, err) = jobs(dir.path(), &["show", "no-such-job"]);
+    let (ok, _, err) = jobs(&dir, &["show", "no-such-job"]);
     assert!(!ok && err.contains("no job no-such-job"), "{err}");
-    let (ok, _, err) = jobs(dir.path(), &["retry", &done]);
+    let (ok, _, err) = jobs(&dir, &["retry", &done]);
     assert!(
         !ok && err.contains("only dead jobs can be retried"),
         "{err}"
     );
 
-    let (ok, out, err) = jobs(dir.path(), &["retry", &dead]);
+    let (ok, out, err) = jobs(&dir, &["retry", &dead]);
     assert!(ok && out.contains("queued again"), "{err}");
-    let (_, out, _) = jobs(dir.path(), &["list", "--status", "queued", "--json"]);
+    let (_, out, _) = jobs(&dir, &["list", "--status", "queued", "--json"]);
     let queued: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(queued[0]["id"], dead.as_str());
     assert_eq!(queued[0]["attempts"], 0);
 
-    let (ok, out, _) = jobs(dir.path(), &["purge", "--older-than", "1h"]);
+    let (ok, out, _) = jobs(&dir, &["purge", "--older-than", "1h"]);
     assert!(ok && out.starts_with("deleted 0 "), "{out}");
-    let (ok, out, _) = jobs(dir.path(), &["purge", "--older-than", "0s"]);
+    let (ok, out, _) = jobs(&dir, &["purge", "--older-than", "0s"]);
     assert!(
         ok && out.starts_with("deleted 1 "),
         "the done job goes, the queued one stays: {out}"
     );
-    let (_, out, _) = jobs(dir.path(), &["list", "--json"]);
+    let (_, out, _) = jobs(&dir, &["list", "--json"]);
     let left: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(left.as_array().map(Vec::len), Some(1));
 }
@@ -122,7 +122,7 @@ async fn list_show_retry_and_purge() {
 #[tokio::test]
 async fn show_prints_what_was_written() {
     let (dir, done, _) = store_with_history().await;
-    let (ok, out, err) = jobs(dir.path(), &["show", &done]);
+    let (ok, out, err) = jobs(&dir, &["show", &done]);
     assert!(ok, "{err}");
     // Ids and times vary from run to run; everything else is fixed.
     let masked: Vec<String> = out

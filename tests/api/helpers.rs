@@ -106,7 +106,7 @@ impl TestAppBuilder {
         let salesforce = MockServer::start().await;
         let mut env = HashMap::from([
             ("SERVER__BIND", "127.0.0.1:0".to_owned()),
-            ("STORE__URL", store_url(dir.path())),
+            ("STORE__URL", test_store_url(dir.path()).await),
             ("WEBHOOK__TOKEN", WEBHOOK_TOKEN.to_owned()),
             ("GONG__BASE_URL", gong.uri()),
             ("GONG__ACCESS_KEY", GONG_KEY.to_owned()),
@@ -147,6 +147,7 @@ impl TestAppBuilder {
             }
             store.close().await;
         }
+        let store_url = settings.store.url.clone();
         let mut app = Application::build(settings)
             .await
             .expect("application builds");
@@ -170,6 +171,7 @@ impl TestAppBuilder {
             worker,
             stop: Some(stop),
             server: Some(server),
+            store_url,
             _dir: dir,
         }
     }
@@ -185,6 +187,8 @@ pub struct TestApp {
     worker: Option<Arc<Worker>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Where its store is (SQLite file or PostgreSQL database).
+    pub store_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -478,9 +482,9 @@ impl TestApp {
         Self::requests_to(&self.salesforce, "PATCH", COLLECTIONS_PATH).await
     }
 
-    /// Stops the service as SIGTERM would. Returns the directory holding its store, for
-    /// tests that look at the store after a restart (`store_url`).
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    /// Stops the service as SIGTERM would. Returns where its store is, for tests that look
+    /// at the store after a restart.
+    pub async fn stop(mut self) -> Stopped {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -490,7 +494,39 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
-        self._dir
+        Stopped {
+            store_url: self.store_url,
+            _dir: self._dir,
+        }
+    }
+}
+
+/// A stopped service's store, kept while this lives.
+pub struct Stopped {
+    pub store_url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The backend the in-process tests run on: SQLite unless `COMPETITOR_SYNC_TEST_STORE` says
+/// `postgres` (`.ci/run` and `scripts/test.sh` run the suite on both).
+pub fn test_backend() -> &'static str {
+    static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BACKEND.get_or_init(|| {
+        let backend = std::env::var("COMPETITOR_SYNC_TEST_STORE").unwrap_or_default();
+        match backend.as_str() {
+            "" | "sqlite" => "sqlite".to_owned(),
+            "postgres" => backend,
+            other => panic!("COMPETITOR_SYNC_TEST_STORE={other}: expected sqlite or postgres"),
+        }
+    })
+}
+
+/// A fresh store for one test app: a SQLite file in `dir`, or a new database on the
+/// throw-away PostgreSQL server.
+pub async fn test_store_url(dir: &std::path::Path) -> String {
+    match test_backend() {
+        "postgres" => crate::postgres_server::Server::get().fresh_database().await,
+        _ => store_url(dir),
     }
 }
 

@@ -12,6 +12,8 @@ mod helpers;
 mod hostile_input;
 mod metrics_at_start;
 mod operator;
+#[path = "../common/postgres.rs"]
+mod postgres_server;
 mod probes;
 mod process;
 mod reliability;

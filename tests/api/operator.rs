@@ -480,12 +480,12 @@ async fn the_dry_run_setting_keeps_the_service_from_writing_until_it_is_switched
     );
     assert!(app.collection_updates().await.is_empty(), "nothing written");
     assert!(app.writes(&job.id).await.is_empty());
-    let dir = app.stop().await;
+    let stopped = app.stop().await;
 
     // Dry run off, same store: the same delivery again is new work, not a duplicate.
     let app = TestApp::builder()
         .without_workers()
-        .with("STORE__URL", &store_url(dir.path()))
+        .with("STORE__URL", &stopped.store_url)
         .spawn()
         .await;
     app.mount_happy_path().await;

@@ -414,12 +414,12 @@ async fn shutdown_releases_jobs_that_outlast_the_grace_period() {
     })
     .await;
     let stopping = Instant::now();
-    let dir = app.stop().await;
+    let stopped = app.stop().await;
     assert!(
         stopping.elapsed() < Duration::from_secs(10),
         "shutdown waited for the slow job"
     );
-    let store = Store::connect(&store_url(dir.path()))
+    let store = Store::connect(&stopped.store_url)
         .await
         .expect("store reopens");
     let job = store.job(&job_id).await.expect("read").expect("exists");

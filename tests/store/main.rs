@@ -47,6 +47,7 @@ contract! {
         jobs_survive_reopening_the_store,
         due_counts_jobs_whose_time_has_come,
         accepting_wakes_a_waiting_worker,
+        a_batch_retried_together_is_due_together,
     ],
     accept: [
         deliveries_of_a_queued_or_running_call_join_its_job,

@@ -184,3 +184,41 @@ pub async fn accepting_wakes_a_waiting_worker(t: TestStore) {
         .expect("woken well before the poll interval")
         .expect("task");
 }
+
+pub async fn a_batch_retried_together_is_due_together(t: TestStore) {
+    let store = &t.store;
+    for call in ["1", "2", "3"] {
+        enqueue(store, new_job(call)).await;
+    }
+    let jobs = store
+        .claim_batch(3, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    let ends: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            (
+                job,
+                retry("Salesforce answered 503", Duration::from_millis(500)),
+            )
+        })
+        .collect();
+    store.end_jobs(&ends).await.expect("end");
+    let mut due_times = Vec::new();
+    for job in &jobs {
+        due_times.push(
+            store
+                .job(&job.id)
+                .await
+                .expect("read")
+                .expect("job")
+                .run_after,
+        );
+    }
+    due_times.dedup();
+    assert_eq!(
+        due_times.len(),
+        1,
+        "one due time for the batch: {due_times:?}"
+    );
+}

@@ -81,8 +81,13 @@ impl PgStore {
         row.map(|row| job_from_row(&row)).transpose()
     }
 
+    /// The batch's endings share one reading of the clock: jobs that failed together come
+    /// back due at the same moment, and are claimed as one batch again.
     pub async fn end_jobs(&self, ends: &[(&Job, Ending)]) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let now: i64 = sqlx::query_scalar("SELECT now_ms()")
+            .fetch_one(&mut *tx)
+            .await?;
         let mut held = Vec::with_capacity(ends.len());
         let mut finished = 0u64;
         for (job, ending) in ends {
@@ -92,9 +97,17 @@ impl PgStore {
                     delay,
                     counts,
                     plan,
-                } => requeue(&mut tx, job, reason, *delay, *counts, plan.as_ref()).await?,
+                } => {
+                    let retry = Requeue {
+                        reason,
+                        delay: *delay,
+                        counts: *counts,
+                        plan: plan.as_ref(),
+                    };
+                    requeue(&mut tx, job, &retry, now).await?
+                }
                 finish => {
-                    let held = finish_job(&mut tx, job, finish).await?;
+                    let held = finish_job(&mut tx, job, finish, now).await?;
                     finished += u64::from(held);
                     held
                 }
@@ -148,27 +161,34 @@ impl PgStore {
     }
 }
 
+/// A retry to record.
+struct Requeue<'a> {
+    reason: &'a str,
+    delay: Duration,
+    counts: bool,
+    plan: Option<&'a KeptPlan>,
+}
+
 async fn requeue(
     conn: &mut PgConnection,
     job: &Job,
-    reason: &str,
-    delay: Duration,
-    counts: bool,
-    plan: Option<&KeptPlan>,
+    retry: &Requeue<'_>,
+    now: i64,
 ) -> Result<bool, StoreError> {
-    let plan = plan.and_then(|plan| serde_json::to_string(plan).ok());
+    let plan = retry.plan.and_then(|plan| serde_json::to_string(plan).ok());
     let updated = sqlx::query(
         "UPDATE jobs SET status = 'queued', attempts = GREATEST(attempts - $1, 0), \
-             last_error = $2, run_after = now_ms() + $3, lease_id = NULL, locked_until = NULL, \
-             updated_at = now_ms(), plan = $6 \
+             last_error = $2, run_after = $7 + $3, lease_id = NULL, locked_until = NULL, \
+             updated_at = $7, plan = $6 \
          WHERE id = $4 AND lease_id = $5",
     )
-    .bind(i32::from(!counts))
-    .bind(reason)
-    .bind(millis(delay))
+    .bind(i32::from(!retry.counts))
+    .bind(retry.reason)
+    .bind(millis(retry.delay))
     .bind(&job.id)
     .bind(&job.lease_id)
     .bind(plan)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -178,6 +198,7 @@ async fn finish_job(
     conn: &mut PgConnection,
     job: &Job,
     ending: &Ending,
+    now: i64,
 ) -> Result<bool, StoreError> {
     let (status, outcome, report) = match ending {
         Ending::Done { summary, report } => (JobStatus::Done, summary, Some(report)),
@@ -192,7 +213,7 @@ async fn finish_job(
     let updated = sqlx::query(
         "UPDATE jobs SET status = $1, outcome = $2, result = $3, \
              last_error = COALESCE($4, last_error), dry_run = dry_run OR $7, \
-             lease_id = NULL, locked_until = NULL, updated_at = now_ms(), plan = NULL \
+             lease_id = NULL, locked_until = NULL, updated_at = $8, plan = NULL \
          WHERE id = $5 AND lease_id = $6",
     )
     .bind(status.as_str())
@@ -202,6 +223,7 @@ async fn finish_job(
     .bind(&job.id)
     .bind(&job.lease_id)
     .bind(dry_run)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(updated.rows_affected() == 1)
