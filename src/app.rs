@@ -207,7 +207,7 @@ pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, Startu
         http_client(settings.salesforce.request_timeout)?,
         shared.clone(),
         shared,
-    )?;
+    );
     Ok(Worker {
         store: store.clone(),
         gong,

@@ -134,10 +134,7 @@ async fn salesforce(settings: &Settings, store: Store) -> Vec<Verdict> {
         Err(e) => return vec![Verdict::fail(name, e, "this machine's TLS setup")],
     };
     let shared = std::sync::Arc::new(store);
-    let client = match SalesforceClient::new(&settings.salesforce, http, shared.clone(), shared) {
-        Ok(client) => client,
-        Err(e) => return vec![Verdict::fail(name, e, "fix the key named above")],
-    };
+    let client = SalesforceClient::new(&settings.salesforce, http, shared.clone(), shared);
     let instance = match client.instance_url().await {
         Ok(instance) => instance,
         Err(e) => {

@@ -6,18 +6,16 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{is_blank, validate_http_url, variable_name, ConfigError};
+use super::{non_blank, validate_http_url, variable_name, ConfigError};
 
 /// The largest `filter.callIds` sent in one Gong request: Gong's page size.
 pub const MAX_CALLS_PER_REQUEST: usize = 100;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[gong]`, validated: the credentials are there.
+#[derive(Debug, Clone)]
 pub struct GongSettings {
     pub base_url: String,
-    pub access_key: Option<SecretString>,
-    pub access_key_secret: Option<SecretString>,
-    #[serde(with = "humantime_serde")]
+    pub credentials: GongCredentials,
     pub request_timeout: Duration,
     pub requests_per_second: NonZeroU32,
     pub daily_limit: NonZeroU32,
@@ -25,7 +23,30 @@ pub struct GongSettings {
     pub batch_size: usize,
 }
 
-impl GongSettings {
+/// The API key pair a Gong admin creates, sent as HTTP Basic auth.
+#[derive(Debug, Clone)]
+pub struct GongCredentials {
+    pub access_key: SecretString,
+    pub access_key_secret: SecretString,
+}
+
+/// `[gong]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGong {
+    base_url: String,
+    access_key: Option<SecretString>,
+    access_key_secret: Option<SecretString>,
+    #[serde(with = "humantime_serde")]
+    request_timeout: Duration,
+    requests_per_second: NonZeroU32,
+    daily_limit: NonZeroU32,
+    batch_size: usize,
+}
+
+impl RawGong {
+    /// The host and the batch size: checked apart from [`RawGong::validate`] because
+    /// `salesforce.max_api_usage_ratio` is reported before the Gong credentials.
     pub(super) fn validate_endpoint(&self) -> Result<(), ConfigError> {
         validate_http_url("gong.base_url", &self.base_url)?;
         if !(1..=MAX_CALLS_PER_REQUEST).contains(&self.batch_size) {
@@ -37,18 +58,25 @@ impl GongSettings {
         Ok(())
     }
 
-    pub(super) fn validate_credentials(&self) -> Result<(), ConfigError> {
-        require_secret("gong.access_key", &self.access_key)?;
-        require_secret("gong.access_key_secret", &self.access_key_secret)
+    /// The credentials; the endpoint is [`RawGong::validate_endpoint`]'s.
+    pub(super) fn validate(self) -> Result<GongSettings, ConfigError> {
+        let credentials = GongCredentials {
+            access_key: required("gong.access_key", self.access_key)?,
+            access_key_secret: required("gong.access_key_secret", self.access_key_secret)?,
+        };
+        Ok(GongSettings {
+            base_url: self.base_url,
+            credentials,
+            request_timeout: self.request_timeout,
+            requests_per_second: self.requests_per_second,
+            daily_limit: self.daily_limit,
+            batch_size: self.batch_size,
+        })
     }
 }
 
-fn require_secret(key: &str, secret: &Option<SecretString>) -> Result<(), ConfigError> {
-    if is_blank(secret) {
-        return Err(ConfigError::invalid(
-            key,
-            format!("is required (set {})", variable_name(key)),
-        ));
-    }
-    Ok(())
+fn required(key: &str, secret: Option<SecretString>) -> Result<SecretString, ConfigError> {
+    non_blank(secret).ok_or_else(|| {
+        ConfigError::invalid(key, format!("is required (set {})", variable_name(key)))
+    })
 }

@@ -26,39 +26,57 @@ mod worker;
 
 pub use admin::AdminSettings;
 pub use errors::{ConfigError, Origin};
-pub use gong::{GongSettings, MAX_CALLS_PER_REQUEST};
+pub use gong::{GongCredentials, GongSettings, MAX_CALLS_PER_REQUEST};
 pub use log::{LogFormat, LogSettings};
-pub use salesforce::{SalesforceAuthFlow, SalesforceSettings};
+pub use salesforce::{SalesforceAuth, SalesforceSettings};
 pub use server::ServerSettings;
 pub use store::StoreSettings;
 pub use sync::{is_api_name, SyncSettings};
 pub use webhook::WebhookSettings;
 pub use worker::{RetrySettings, WorkerSettings};
 
+use gong::RawGong;
+use salesforce::RawSalesforce;
 use sources::Sources;
 
 pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
 
 pub const ENV_PREFIX: &str = "COMPETITOR_SYNC";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Every section, validated: what the rest of the service is handed.
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub server: ServerSettings,
     pub store: StoreSettings,
     pub webhook: WebhookSettings,
-    #[serde(default)]
     pub admin: AdminSettings,
     pub gong: GongSettings,
     pub salesforce: SalesforceSettings,
-    #[serde(default)]
     pub sync: SyncSettings,
     pub worker: WorkerSettings,
     pub retry: RetrySettings,
     pub log: LogSettings,
     /// Problems worth telling the operator that do not stop start-up.
-    #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// The sources merged, as written: sections whose validation produces another type are in
+/// their raw form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    server: ServerSettings,
+    store: StoreSettings,
+    webhook: WebhookSettings,
+    #[serde(default)]
+    admin: AdminSettings,
+    gong: RawGong,
+    salesforce: RawSalesforce,
+    #[serde(default)]
+    sync: SyncSettings,
+    worker: WorkerSettings,
+    retry: RetrySettings,
+    log: LogSettings,
 }
 
 /// Keys whose values are secrets: they belong in the environment, not in a file that may be
@@ -87,12 +105,12 @@ impl Settings {
         env: Option<HashMap<String, String>>,
     ) -> Result<Self, ConfigError> {
         let sources = Sources::read(file, env)?;
-        let mut settings: Settings = sources
+        let raw: RawSettings = sources
             .builder()
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|error| sources.explain(error))?;
-        settings.validate().map_err(|error| sources.locate(error))?;
+        let mut settings = raw.validate().map_err(|error| sources.locate(error))?;
         settings.warnings = secrets_in_file(&sources);
         Ok(settings)
     }
@@ -116,22 +134,49 @@ impl Settings {
             .map_err(|error| sources.locate(error))?;
         Ok(store)
     }
+}
 
+impl RawSettings {
     /// Section by section; the first problem found is the one reported, in the same order
     /// as ever (Gong's and Salesforce's limits before their credentials).
-    fn validate(&self) -> Result<(), ConfigError> {
-        self.server.validate()?;
-        self.store.validate()?;
-        self.webhook.validate()?;
-        self.admin.validate(self.webhook.token.as_ref())?;
-        self.gong.validate_endpoint()?;
-        self.salesforce.validate_usage_ratio()?;
-        self.gong.validate_credentials()?;
-        self.salesforce.validate()?;
-        self.sync.validate_rules()?;
-        self.worker.validate()?;
-        self.retry.validate()?;
-        self.log.validate()
+    fn validate(self) -> Result<Settings, ConfigError> {
+        let Self {
+            server,
+            store,
+            webhook,
+            admin,
+            gong,
+            salesforce,
+            sync,
+            worker,
+            retry,
+            log,
+        } = self;
+        server.validate()?;
+        store.validate()?;
+        webhook.validate()?;
+        admin.validate(webhook.token.as_ref())?;
+        gong.validate_endpoint()?;
+        salesforce.validate_usage_ratio()?;
+        let gong = gong.validate()?;
+        let salesforce = salesforce.validate()?;
+        sync.validate_rules()?;
+        worker.validate()?;
+        retry.validate()?;
+        log.validate()?;
+        Ok(Settings {
+            server,
+            store,
+            webhook,
+            admin,
+            gong,
+            salesforce,
+            sync,
+            worker,
+            retry,
+            log,
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -156,10 +201,9 @@ fn variable_name(key: &str) -> String {
     )
 }
 
-fn is_blank(secret: &Option<SecretString>) -> bool {
-    secret
-        .as_ref()
-        .is_none_or(|s| s.expose_secret().trim().is_empty())
+/// `secret` if it is set to something other than blanks.
+fn non_blank(secret: Option<SecretString>) -> Option<SecretString> {
+    secret.filter(|s| !s.expose_secret().trim().is_empty())
 }
 
 /// The value is not repeated: a URL may carry credentials or a `?key=` token, and what was

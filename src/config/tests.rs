@@ -352,3 +352,103 @@ fn debug_output_redacts_secrets() {
     assert!(!debug.contains("sf-secret"), "{debug}");
     assert!(!debug.contains("0123456789abcdef0123"), "{debug}");
 }
+
+fn fixture_text(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).expect("fixture")
+}
+
+const JWT_BEARER: [(&str, &str); 2] = [
+    ("COMPETITOR_SYNC__SALESFORCE__AUTH", "jwt_bearer"),
+    (
+        "COMPETITOR_SYNC__SALESFORCE__USERNAME",
+        "integration@acme.example",
+    ),
+];
+
+#[test]
+fn a_bad_jwt_bearer_key_fails_at_load_time_naming_its_key() {
+    let pem = "-----BEGIN PRIVATE KEY-----\nnot-a-key-but-a-secret\n-----END PRIVATE KEY-----";
+    let message = error_for(&[
+        JWT_BEARER[0],
+        JWT_BEARER[1],
+        ("COMPETITOR_SYNC__SALESFORCE__PRIVATE_KEY", pem),
+    ]);
+    assert!(message.contains("salesforce.private_key"), "{message}");
+    assert!(message.contains("is not an RSA private key"), "{message}");
+    assert!(!message.contains("not-a-key-but-a-secret"), "{message}");
+
+    let (_dir, key_file) = config_file("not a key either");
+    let message = error_for(&[
+        JWT_BEARER[0],
+        JWT_BEARER[1],
+        (
+            "COMPETITOR_SYNC__SALESFORCE__PRIVATE_KEY_FILE",
+            &key_file.display().to_string(),
+        ),
+    ]);
+    assert!(message.contains("salesforce.private_key_file"), "{message}");
+    assert!(message.contains("is not an RSA private key"), "{message}");
+
+    let missing = key_file.with_file_name("absent.pem");
+    let message = error_for(&[
+        JWT_BEARER[0],
+        JWT_BEARER[1],
+        (
+            "COMPETITOR_SYNC__SALESFORCE__PRIVATE_KEY_FILE",
+            &missing.display().to_string(),
+        ),
+    ]);
+    assert!(message.contains("salesforce.private_key_file"), "{message}");
+    assert!(message.contains("cannot be read"), "{message}");
+}
+
+#[test]
+fn each_auth_flow_arrives_with_its_credentials() {
+    let settings = Settings::load_from(None, Some(env(&[]))).expect("valid");
+    assert_eq!(
+        settings.gong.credentials.access_key_secret.expose_secret(),
+        "secret"
+    );
+    assert!(matches!(
+        &settings.salesforce.auth,
+        SalesforceAuth::ClientCredentials { client_id, client_secret }
+            if client_id == "client" && client_secret.expose_secret() == "sf-secret"
+    ));
+
+    // A literal "\n" stands for a newline, as an environment variable holds a PEM key.
+    let pem = fixture_text("jwt_test_key.pem").replace('\n', "\\n");
+    let settings = Settings::load_from(
+        None,
+        Some(env(&[
+            JWT_BEARER[0],
+            JWT_BEARER[1],
+            ("COMPETITOR_SYNC__SALESFORCE__PRIVATE_KEY", &pem),
+        ])),
+    )
+    .expect("valid");
+    assert!(matches!(
+        &settings.salesforce.auth,
+        SalesforceAuth::JwtBearer { username, audience, .. }
+            if username == "integration@acme.example" && audience == "https://login.salesforce.com"
+    ));
+    assert!(
+        !format!("{settings:?}").contains("MII"),
+        "no part of the key"
+    );
+
+    let settings = Settings::load_from(
+        None,
+        Some(env(&[
+            ("COMPETITOR_SYNC__SALESFORCE__AUTH", "refresh_token"),
+            ("COMPETITOR_SYNC__SALESFORCE__REFRESH_TOKEN", "refresh-me"),
+            ("COMPETITOR_SYNC__SALESFORCE__CLIENT_SECRET", ""),
+        ])),
+    )
+    .expect("valid");
+    assert!(matches!(
+        &settings.salesforce.auth,
+        SalesforceAuth::RefreshToken { client_secret: None, refresh_token, .. }
+            if refresh_token.expose_secret() == "refresh-me"
+    ));
+}
