@@ -50,7 +50,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = Store::connect(&settings.store.url).await?;
         store.bound_queue(settings.store.max_queued).await?;
-        let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook)?);
+        let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook));
         let recovered = store.reclaim_orphans().await?;
         if recovered > 0 {
             tracing::warn!(

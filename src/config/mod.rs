@@ -38,6 +38,7 @@ pub use worker::{RetrySettings, WorkerSettings};
 use gong::RawGong;
 use salesforce::RawSalesforce;
 use sources::Sources;
+use webhook::RawWebhook;
 
 pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
 
@@ -67,7 +68,7 @@ pub struct Settings {
 struct RawSettings {
     server: ServerSettings,
     store: StoreSettings,
-    webhook: WebhookSettings,
+    webhook: RawWebhook,
     #[serde(default)]
     admin: AdminSettings,
     gong: RawGong,
@@ -154,7 +155,7 @@ impl RawSettings {
         } = self;
         server.validate()?;
         store.validate()?;
-        webhook.validate()?;
+        let webhook = webhook.validate()?;
         admin.validate(webhook.token.as_ref())?;
         gong.validate_endpoint()?;
         salesforce.validate_usage_ratio()?;

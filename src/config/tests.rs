@@ -177,35 +177,72 @@ fn secrets_in_a_config_file_are_warned_about() {
         .is_empty());
 }
 
+/// A Gong webhook rule's public key as Gong shows it: base64 DER on one line.
+fn gong_key() -> String {
+    fixture_text("jwt_test_key.pub.pem")
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect()
+}
+
+const HMAC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 #[test]
 fn key_lists_come_from_a_file_or_a_comma_separated_variable() {
     let settings = Settings::load_from(
         None,
         Some(env(&[
-            ("COMPETITOR_SYNC__WEBHOOK__GONG_PUBLIC_KEY", "keyA, keyB"),
-            ("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", "whsec_one"),
+            (
+                "COMPETITOR_SYNC__WEBHOOK__GONG_PUBLIC_KEY",
+                &format!("{}, {}", gong_key(), gong_key()),
+            ),
+            ("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", HMAC_SECRET),
         ])),
     )
     .expect("valid");
-    assert_eq!(settings.webhook.gong_public_key, ["keyA", "keyB"]);
-    assert_eq!(settings.webhook.hmac_secret.len(), 1);
+    assert_eq!(settings.webhook.gong_public_keys.len(), 2);
+    assert_eq!(settings.webhook.hmac_secrets.len(), 1);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("keys.toml");
+    let pem = fixture_text("jwt_test_key.pub.pem").replace('\n', "\\n");
     std::fs::write(
         &path,
-        "[webhook]\ngong_public_key = [\"k1\", \"k2\", \"k3\"]\n",
+        format!(
+            "[webhook]\ngong_public_key = [\"{}\", \"{}\", \"{pem}\"]\n",
+            gong_key(),
+            gong_key()
+        ),
     )
     .expect("write config");
     let settings = Settings::load_from(Some(&path), Some(env(&[]))).expect("valid");
-    assert_eq!(settings.webhook.gong_public_key.len(), 3);
+    assert_eq!(settings.webhook.gong_public_keys.len(), 3);
 }
 
 #[test]
 fn a_signing_method_alone_is_enough_authentication() {
-    let mut vars = env(&[("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", "whsec_x")]);
+    let mut vars = env(&[("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", HMAC_SECRET)]);
     vars.remove("COMPETITOR_SYNC__WEBHOOK__TOKEN");
     assert!(Settings::load_from(None, Some(vars)).is_ok());
+}
+
+#[test]
+fn malformed_keys_stop_start_up_naming_the_entry() {
+    let message = error_for(&[(
+        "COMPETITOR_SYNC__WEBHOOK__GONG_PUBLIC_KEY",
+        &format!("{}, nope", gong_key()),
+    )]);
+    assert!(message.contains("webhook.gong_public_key[1]"), "{message}");
+    assert!(message.contains("is not an RSA public key"), "{message}");
+    let message = error_for(&[("COMPETITOR_SYNC__WEBHOOK__HMAC_SECRET", "whsec_***")]);
+    assert!(message.contains("webhook.hmac_secret[0]"), "{message}");
+    assert!(!message.contains("***"), "{message}");
+
+    let (_dir, path) = config_file("[webhook]\nhmac_secret = [\"whsec_c2hvcnQ=\"]\n");
+    let message = file_error(&path);
+    assert!(message.contains("webhook.hmac_secret[0]"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+    assert!(message.contains("is too short"), "{message}");
 }
 
 #[test]
