@@ -48,7 +48,7 @@ impl Application {
     /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.store.url).await?;
+        let store = Store::connect(settings.store.url.expose()).await?;
         store.bound_queue(settings.store.max_queued).await?;
         let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook));
         let recovered = store.reclaim_orphans().await?;

@@ -34,10 +34,13 @@ impl Verdict {
 pub async fn run(settings: &Settings) -> (String, bool) {
     let mut verdicts = vec![Verdict::pass("configuration", "loaded and valid")];
     verdicts.push(webhook_authentication(settings));
-    let store = match Store::connect(&settings.store.url).await {
+    let store = match Store::connect(settings.store.url.expose()).await {
         Ok(store) => {
             verdicts.push(match store.probe_commit().await {
-                Ok(()) => Verdict::pass("store", format!("{} is writable", settings.store.url)),
+                Ok(()) => Verdict::pass(
+                    "store",
+                    format!("{} is writable", settings.store.url.redacted()),
+                ),
                 Err(e) => Verdict::fail(
                     "store",
                     e,

@@ -30,7 +30,7 @@ pub use gong::{GongCredentials, GongSettings, MAX_CALLS_PER_REQUEST};
 pub use log::{LogFormat, LogSettings};
 pub use salesforce::{SalesforceAuth, SalesforceSettings};
 pub use server::ServerSettings;
-pub use store::StoreSettings;
+pub use store::{StoreSettings, StoreUrl};
 pub use sync::{is_api_name, SyncSettings};
 pub use webhook::WebhookSettings;
 pub use worker::{RetrySettings, WorkerSettings};
@@ -38,6 +38,7 @@ pub use worker::{RetrySettings, WorkerSettings};
 use gong::RawGong;
 use salesforce::RawSalesforce;
 use sources::Sources;
+use store::RawStore;
 use webhook::RawWebhook;
 
 pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -67,7 +68,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 struct RawSettings {
     server: ServerSettings,
-    store: StoreSettings,
+    store: RawStore,
     webhook: RawWebhook,
     #[serde(default)]
     admin: AdminSettings,
@@ -122,7 +123,7 @@ impl Settings {
         // The other sections are not looked at, so their credentials need not be set.
         #[derive(Deserialize)]
         struct StoreOnly {
-            store: StoreSettings,
+            store: RawStore,
         }
         let sources = Sources::read(file, None)?;
         let StoreOnly { store } = sources
@@ -130,10 +131,7 @@ impl Settings {
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|error| sources.explain(error))?;
-        store
-            .validate_url()
-            .map_err(|error| sources.locate(error))?;
-        Ok(store)
+        store.validate_url().map_err(|error| sources.locate(error))
     }
 }
 
@@ -154,7 +152,7 @@ impl RawSettings {
             log,
         } = self;
         server.validate()?;
-        store.validate()?;
+        let store = store.validate()?;
         let webhook = webhook.validate()?;
         admin.validate(webhook.token.as_ref())?;
         gong.validate_endpoint()?;

@@ -489,3 +489,28 @@ fn each_auth_flow_arrives_with_its_credentials() {
             if refresh_token.expose_secret() == "refresh-me"
     ));
 }
+
+#[test]
+fn a_store_url_this_build_cannot_open_stops_start_up_without_its_password() {
+    let message = error_for(&[(
+        "COMPETITOR_SYNC__STORE__URL",
+        "postgres://sync:hunter2-secret@db.internal/jobs",
+    )]);
+    assert!(message.contains("store.url"), "{message}");
+    assert!(message.contains("COMPETITOR_SYNC__STORE__URL"), "{message}");
+    assert!(message.contains("`postgres` is not supported"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let (_dir, path) = config_file("[store]\nurl = \"mysql://sync:hunter2-secret@db/jobs\"\n");
+    let message = Settings::load_store(Some(&path))
+        .expect_err("not a store this build opens")
+        .to_string();
+    assert!(message.contains("store.url"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let (_dir, path) = config_file("[store]\nurl = \"sqlite://jobs/here.db\"\n");
+    let store = Settings::load_store(Some(&path)).expect("a sqlite URL");
+    assert_eq!(store.url.expose(), "sqlite://jobs/here.db");
+    assert_eq!(store.url.redacted(), "sqlite://jobs/here.db");
+}
