@@ -12,7 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
 use crate::gong::GongClient;
 use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
@@ -22,8 +22,6 @@ use crate::worker::{self, PoolSettings, Worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr} (server.bind): {source}")]
