@@ -12,7 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
 use crate::gong::GongClient;
 use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
@@ -22,8 +22,6 @@ use crate::worker::{self, PoolSettings, Worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr} (server.bind): {source}")]
@@ -48,9 +46,9 @@ impl Application {
     /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.store.url).await?;
+        let store = Store::connect(settings.store.url.expose()).await?;
         store.bound_queue(settings.store.max_queued).await?;
-        let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook)?);
+        let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook));
         let recovered = store.reclaim_orphans().await?;
         if recovered > 0 {
             tracing::warn!(
@@ -220,7 +218,7 @@ pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, Startu
         http_client(settings.salesforce.request_timeout)?,
         shared.clone(),
         shared,
-    )?;
+    );
     Ok(Worker {
         store: store.clone(),
         gong,

@@ -16,6 +16,7 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod upstream;
+pub mod webhook_keys;
 pub mod worker;
 
 pub use app::Application;

@@ -110,17 +110,15 @@ impl std::fmt::Debug for GongClient {
 }
 
 impl GongClient {
-    /// `settings` must have passed validation (credentials present).
     pub fn new(settings: &GongSettings, http: reqwest::Client) -> Self {
-        let missing = || SecretString::from(String::new());
         Self {
             http,
             calls_url: format!(
                 "{}/v2/calls/extensive",
                 settings.base_url.trim_end_matches('/')
             ),
-            access_key: settings.access_key.clone().unwrap_or_else(missing),
-            access_key_secret: settings.access_key_secret.clone().unwrap_or_else(missing),
+            access_key: settings.credentials.access_key.clone(),
+            access_key_secret: settings.credentials.access_key_secret.clone(),
             limiter: GongLimiter::new(settings.requests_per_second, settings.daily_limit),
         }
     }
@@ -299,6 +297,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
+    use crate::config::GongCredentials;
 
     fn fixture(name: &str) -> Value {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -312,8 +311,10 @@ mod tests {
     fn client_at(server: &MockServer, requests_per_second: u32) -> GongClient {
         let settings = GongSettings {
             base_url: server.uri(),
-            access_key: Some(SecretString::from("key")),
-            access_key_secret: Some(SecretString::from("secret")),
+            credentials: GongCredentials {
+                access_key: SecretString::from("key"),
+                access_key_secret: SecretString::from("secret"),
+            },
             request_timeout: Duration::from_secs(5),
             requests_per_second: NonZeroU32::new(requests_per_second).expect("non-zero"),
             daily_limit: NonZeroU32::new(10_000).expect("non-zero"),

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::types::{JwtClaims, OAuthError, TokenResponse};
 use super::SalesforceError;
-use crate::config::{ConfigError, SalesforceAuthFlow, SalesforceSettings};
+use crate::config::{SalesforceAuth, SalesforceSettings};
 use crate::retry::{Classify, Disposition};
 use crate::shared::TokenVault;
 use crate::upstream;
@@ -83,36 +83,48 @@ impl TokenProvider {
         settings: &SalesforceSettings,
         http: reqwest::Client,
         vault: Arc<dyn TokenVault>,
-    ) -> Result<Self, ConfigError> {
-        let secret = |value: &Option<SecretString>| value.clone().unwrap_or_default();
-        let grant = match settings.auth {
-            SalesforceAuthFlow::ClientCredentials => Grant::ClientCredentials {
-                client_secret: secret(&settings.client_secret),
-            },
-            SalesforceAuthFlow::JwtBearer => Grant::JwtBearer {
-                username: settings.username.clone().unwrap_or_default(),
-                audience: settings.audience.clone(),
-                key: Box::new(load_private_key(settings)?),
-            },
-            SalesforceAuthFlow::RefreshToken => Grant::RefreshToken {
-                client_secret: settings
-                    .client_secret
-                    .clone()
-                    .filter(|s| !s.expose_secret().is_empty()),
-                configured: secret(&settings.refresh_token),
-            },
+    ) -> Self {
+        let (client_id, grant) = match settings.auth.clone() {
+            SalesforceAuth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (client_id, Grant::ClientCredentials { client_secret }),
+            SalesforceAuth::JwtBearer {
+                client_id,
+                username,
+                audience,
+                key,
+            } => (
+                client_id,
+                Grant::JwtBearer {
+                    username,
+                    audience,
+                    key: Box::new(key),
+                },
+            ),
+            SalesforceAuth::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => (
+                client_id,
+                Grant::RefreshToken {
+                    client_secret,
+                    configured: refresh_token,
+                },
+            ),
         };
-        Ok(Self {
+        Self {
             http,
             token_url: format!(
                 "{}/services/oauth2/token",
                 settings.login_url.trim_end_matches('/')
             ),
-            client_id: settings.client_id.clone().unwrap_or_default(),
+            client_id,
             grant,
             vault,
             state: Mutex::new(TokenState::default()),
-        })
+        }
     }
 
     /// The cached access token, fetching one first if there is none.
@@ -294,37 +306,6 @@ impl TokenProvider {
             }
         })
     }
-}
-
-fn load_private_key(settings: &SalesforceSettings) -> Result<EncodingKey, ConfigError> {
-    let (key_name, pem) = match (&settings.private_key, &settings.private_key_file) {
-        (Some(pem), _) if !pem.expose_secret().trim().is_empty() => {
-            ("salesforce.private_key", pem.expose_secret().to_owned())
-        }
-        (_, Some(path)) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::invalid(
-                    "salesforce.private_key_file",
-                    format!("cannot be read ({}): {e}", path.display()),
-                )
-            })?;
-            ("salesforce.private_key_file", pem)
-        }
-        _ => {
-            return Err(ConfigError::invalid(
-                "salesforce.private_key",
-                "is required when salesforce.auth = \"jwt_bearer\"",
-            ))
-        }
-    };
-    // An environment variable cannot easily hold newlines; accept a literal "\n" too.
-    let pem = pem.replace("\\n", "\n");
-    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
-        ConfigError::invalid(
-            key_name,
-            "is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)",
-        )
-    })
 }
 
 fn token_error(status: StatusCode, body: &str) -> SalesforceError {

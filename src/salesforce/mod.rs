@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 pub use auth::{AccessToken, TokenProvider};
 pub use limits::{ApiUsage, PauseGate};
 
-use crate::config::{ConfigError, SalesforceSettings};
+use crate::config::SalesforceSettings;
 use crate::retry::{Classify, Disposition};
 use crate::shared::{SharedLimits, TokenVault};
 use crate::{telemetry, upstream};
@@ -173,16 +173,16 @@ impl SalesforceClient {
         http: reqwest::Client,
         limits: Arc<dyn SharedLimits>,
         vault: Arc<dyn TokenVault>,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self {
-            tokens: Arc::new(TokenProvider::new(settings, http.clone(), vault)?),
+    ) -> Self {
+        Self {
+            tokens: Arc::new(TokenProvider::new(settings, http.clone(), vault)),
             http,
             api_version: settings.api_version.clone(),
             pause: PauseGate::new(limits),
             pause_length: settings.limit_pause,
             max_usage_ratio: settings.max_api_usage_ratio,
             describes: tokio::sync::Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// The org this service writes to, proving the OAuth flow works.

@@ -130,7 +130,9 @@ impl TestAppBuilder {
         let settings =
             Settings::load_from(config_path.as_deref(), Some(env)).expect("test configuration");
         if !self.prefill.is_empty() {
-            let store = Store::connect(&settings.store.url).await.expect("store");
+            let store = Store::connect(settings.store.url.expose())
+                .await
+                .expect("store");
             for webhook in &self.prefill {
                 let body = serde_json::to_vec(webhook).expect("JSON");
                 let valid = validate(&body).expect("valid webhook");
