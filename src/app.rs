@@ -13,10 +13,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::config::StoreSettings;
 use crate::gong::GongClient;
 use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOptions};
 use crate::telemetry;
 use crate::worker::{self, PoolSettings, Worker};
 
@@ -46,7 +47,7 @@ impl Application {
     /// Opens the store, builds the clients and binds the listening socket (port 0 picks a
     /// free port). Nothing runs until [`Application::run_until`].
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(settings.store.url.expose()).await?;
+        let store = open_store(&settings.store).await?;
         store.bound_queue(settings.store.max_queued).await?;
         let webhook_auth = Arc::new(WebhookAuth::from_settings(&settings.webhook));
         let recovered = store.reclaim_orphans().await?;
@@ -205,6 +206,15 @@ async fn serve(
         }
     }
     Ok(())
+}
+
+/// Opens the store `settings` name, with its options.
+pub async fn open_store(settings: &StoreSettings) -> Result<Store, StoreError> {
+    let options = StoreOptions {
+        notify: settings.notify,
+        max_connections: settings.max_connections,
+    };
+    Store::connect_with(settings.url.expose(), &options).await
 }
 
 /// The worker with its Gong and Salesforce clients, as the service runs it; the CLI's

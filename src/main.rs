@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use competitor_sync::config::Settings;
-use competitor_sync::store::{JobStatus, Store};
+use competitor_sync::store::JobStatus;
 use competitor_sync::{app, telemetry, Application};
 
 /// Writes the competitors Gong hears on sales calls into the linked Salesforce Opportunities.
@@ -307,7 +307,7 @@ fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result
     telemetry::init_cli_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let report = runtime.block_on(async {
-        let store = Store::connect(settings.store.url.expose()).await?;
+        let store = app::open_store(&settings.store).await?;
         let worker = app::build_worker(&settings, &store)?;
         let report = cli::sync::run(&worker, call_id, dry_run).await;
         store.close().await;
@@ -328,7 +328,7 @@ fn backfill(config: Option<PathBuf>, options: cli::backfill::Options) -> anyhow:
     let report = runtime.block_on(async {
         // No start-up recovery here: the service may be running on this store, and its jobs
         // must keep their leases. Jobs a crashed run left running are due once theirs expire.
-        let store = Store::connect(settings.store.url.expose()).await?;
+        let store = app::open_store(&settings.store).await?;
         let worker = Arc::new(app::build_worker(&settings, &store)?);
         let report = cli::backfill::run(worker, app::pool_settings(&settings), options).await;
         store.close().await;
@@ -341,7 +341,7 @@ fn jobs(config: Option<PathBuf>, action: JobsAction) -> anyhow::Result<()> {
     let settings = Settings::load_store(config.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let output = runtime.block_on(async {
-        let store = Store::connect(settings.url.expose()).await?;
+        let store = app::open_store(&settings).await?;
         let output = match action {
             JobsAction::List {
                 status,

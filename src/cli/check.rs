@@ -34,7 +34,7 @@ impl Verdict {
 pub async fn run(settings: &Settings) -> (String, bool) {
     let mut verdicts = vec![Verdict::pass("configuration", "loaded and valid")];
     verdicts.push(webhook_authentication(settings));
-    let store = match Store::connect(settings.store.url.expose()).await {
+    let store = match competitor_sync::app::open_store(&settings.store).await {
         Ok(store) => {
             verdicts.push(match store.probe_commit().await {
                 Ok(()) => Verdict::pass(

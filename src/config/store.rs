@@ -12,6 +12,10 @@ use super::ConfigError;
 pub struct StoreSettings {
     pub url: StoreUrl,
     pub max_queued: u64,
+    /// PostgreSQL: wake every replica's workers with `LISTEN`/`NOTIFY`.
+    pub notify: bool,
+    /// PostgreSQL: connections each process opens at most.
+    pub max_connections: u32,
 }
 
 /// `store.url`, of a scheme this build can open. A secret: a database URL may carry a
@@ -26,12 +30,13 @@ impl StoreUrl {
         if text.trim().is_empty() {
             return Err(ConfigError::invalid("store.url", "must not be empty"));
         }
-        if !text.starts_with("sqlite:") {
+        let supported = ["sqlite:", "postgres://", "postgresql://"];
+        if !supported.iter().any(|scheme| text.starts_with(scheme)) {
             return Err(ConfigError::invalid(
                 "store.url",
                 format!(
                     "is not a store this service can open (expected sqlite://PATH, e.g. \
-                     sqlite://data/competitor-sync.db): {}",
+                     sqlite://data/competitor-sync.db, or postgres://USER@HOST/DATABASE): {}",
                     scheme_problem(text)
                 ),
             ));
@@ -120,12 +125,20 @@ fn redact_query(query: &str) -> String {
 pub(super) struct RawStore {
     url: SecretString,
     max_queued: u64,
+    notify: bool,
+    max_connections: u32,
 }
 
 impl RawStore {
     pub(super) fn validate(self) -> Result<StoreSettings, ConfigError> {
         if self.max_queued == 0 {
             return Err(ConfigError::invalid("store.max_queued", "must be above 0"));
+        }
+        if self.max_connections < 2 {
+            return Err(ConfigError::invalid(
+                "store.max_connections",
+                "must be at least 2 (webhooks and workers need a connection each)",
+            ));
         }
         self.validate_url()
     }
@@ -136,6 +149,8 @@ impl RawStore {
         Ok(StoreSettings {
             url: StoreUrl::parse(self.url)?,
             max_queued: self.max_queued,
+            notify: self.notify,
+            max_connections: self.max_connections,
         })
     }
 }
@@ -177,6 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_is_accepted_and_shown_without_its_password() {
+        for text in [
+            "postgres://sync:hunter2@db/jobs",
+            "postgresql://db/jobs?sslmode=require",
+        ] {
+            let parsed = StoreUrl::parse(SecretString::from(text)).expect("a PostgreSQL URL");
+            assert_eq!(parsed.expose(), text);
+            assert!(!parsed.redacted().contains("hunter2"));
+        }
+    }
+
+    #[test]
     fn a_sqlite_path_is_shown_unchanged() {
         for text in [
             "sqlite://data/competitor-sync.db",
@@ -193,10 +220,6 @@ mod tests {
     #[test]
     fn another_scheme_is_refused_naming_the_key_not_the_password() {
         for (text, problem) in [
-            (
-                "postgres://sync:hunter2@db/jobs",
-                "the scheme `postgres` is not supported",
-            ),
             (
                 "mysql://sync:hunter2@db/jobs",
                 "the scheme `mysql` is not supported",

@@ -494,11 +494,11 @@ fn each_auth_flow_arrives_with_its_credentials() {
 fn a_store_url_this_build_cannot_open_stops_start_up_without_its_password() {
     let message = error_for(&[(
         "COMPETITOR_SYNC__STORE__URL",
-        "postgres://sync:hunter2-secret@db.internal/jobs",
+        "mysql://sync:hunter2-secret@db.internal/jobs",
     )]);
     assert!(message.contains("store.url"), "{message}");
     assert!(message.contains("COMPETITOR_SYNC__STORE__URL"), "{message}");
-    assert!(message.contains("`postgres` is not supported"), "{message}");
+    assert!(message.contains("`mysql` is not supported"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 
     let (_dir, path) = config_file("[store]\nurl = \"mysql://sync:hunter2-secret@db/jobs\"\n");

@@ -149,7 +149,7 @@ impl TestAppBuilder {
             }
             store.close().await;
         }
-        let store_url = settings.store.url.clone();
+        let store_url = settings.store.url.expose().to_owned();
         let mut app = Application::build(settings)
             .await
             .expect("application builds");
