@@ -9,10 +9,9 @@ use base64::Engine;
 use competitor_sync::http::auth::standard_webhooks::{
     HmacSecret, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
+use competitor_sync_stand_ins::seed;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-
-use crate::seed;
 
 pub struct Delivery {
     /// The service's webhook URL.

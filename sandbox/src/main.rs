@@ -4,11 +4,7 @@
 //! part of the production image.
 
 mod fire;
-mod gong;
 mod page;
-mod rate_window;
-mod salesforce;
-mod seed;
 mod server;
 
 use std::net::SocketAddr;

@@ -11,15 +11,15 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use competitor_sync_stand_ins::gong::{self, GongApi, GongSettings};
+use competitor_sync_stand_ins::salesforce::{self, OAuthSettings, Org, SalesforceApi};
+use competitor_sync_stand_ins::seed;
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::gong::{GongApi, GongSettings};
 use crate::page::{self, Pages};
-use crate::salesforce::org::Org;
-use crate::salesforce::{OAuthSettings, SalesforceApi};
-use crate::{gong, salesforce, seed, ServeArgs};
+use crate::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
