@@ -6,6 +6,7 @@
 mod fire;
 mod page;
 mod server;
+mod signing;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
