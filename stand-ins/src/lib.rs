@@ -31,7 +31,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn ok(body: Value) -> Self {
+    pub(crate) fn ok(body: Value) -> Self {
         Self {
             status: StatusCode::OK,
             body,

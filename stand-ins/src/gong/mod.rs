@@ -7,7 +7,7 @@ mod api;
 mod calls;
 
 pub use api::{router, GongApi, GongSettings};
-pub use calls::{parse_time, Calls, CallsRequest, Failure, MAX_PAGE_SIZE};
+pub use calls::{Calls, MAX_PAGE_SIZE};
 
 use serde_json::{json, Value};
 

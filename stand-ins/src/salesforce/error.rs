@@ -31,18 +31,18 @@ impl SfError {
     }
 
     /// One element of a REST error array.
-    pub fn rest_json(&self) -> Value {
+    pub(super) fn rest_json(&self) -> Value {
         json!({ "message": self.message, "errorCode": self.code, "fields": self.fields })
     }
 
     /// One element of a collection result's `errors`.
-    pub fn collection_json(&self) -> Value {
+    pub(super) fn collection_json(&self) -> Value {
         json!({ "statusCode": self.code, "message": self.message, "fields": self.fields })
     }
 
     /// The status Salesforce answers a record-level error with, on its own (not in a
     /// collection).
-    pub fn status(&self) -> StatusCode {
+    pub(super) fn status(&self) -> StatusCode {
         match self.code.as_ref() {
             "NOT_FOUND" => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,

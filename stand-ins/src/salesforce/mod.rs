@@ -9,18 +9,18 @@ mod fields;
 mod oauth;
 mod org;
 pub mod rest;
-pub mod soql;
+mod soql;
 
 pub use api::{router, SalesforceApi};
 pub use error::SfError;
 pub use fields::Schema;
 pub use oauth::OAuthSettings;
-pub use org::{salesforce_datetime, Org, Record};
+pub use org::{Org, Record};
 
 /// The one sObject type the org holds.
-pub const OBJECT: &str = "Opportunity";
+const OBJECT: &str = "Opportunity";
 
 /// Whether `id` has the form of a Salesforce record id: 15 or 18 letters and digits.
-pub fn is_id(id: &str) -> bool {
+pub(crate) fn is_id(id: &str) -> bool {
     matches!(id.len(), 15 | 18) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }

@@ -14,7 +14,7 @@ use crate::Answer;
 const MAX_COLLECTION_RECORDS: usize = 200;
 
 /// A REST error answer: Salesforce's array of one error.
-pub fn error(status: StatusCode, error: &SfError) -> Answer {
+pub(super) fn error(status: StatusCode, error: &SfError) -> Answer {
     Answer {
         status,
         body: json!([error.rest_json()]),

@@ -13,8 +13,9 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use world::SeedOpportunity;
+pub(crate) use world::OPPORTUNITIES;
 use world::{SeedCall, CALLS};
-pub use world::{SeedOpportunity, OPPORTUNITIES};
 
 /// The Salesforce field the service's default rule writes.
 pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
@@ -47,7 +48,7 @@ pub fn webhook_call_data(call: &Value) -> Value {
 }
 
 /// The seeded Opportunities as Salesforce records (field name to value), in seed order.
-pub fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Value>> {
+pub(crate) fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Value>> {
     OPPORTUNITIES
         .iter()
         .map(|opportunity| {

@@ -1,6 +1,6 @@
 //! The seeded world's data: the Opportunities and the calls that mention them.
 
-pub struct SeedOpportunity {
+pub(crate) struct SeedOpportunity {
     pub id: &'static str,
     pub name: &'static str,
     pub stage: &'static str,
@@ -11,7 +11,7 @@ pub struct SeedOpportunity {
     pub main_competitors: Option<&'static str>,
 }
 
-pub const OPPORTUNITIES: &[SeedOpportunity] = &[
+pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
     SeedOpportunity {
         id: "0065g0000AcmRnwAAA",
         name: "Acme Corp - Renewal 2027",

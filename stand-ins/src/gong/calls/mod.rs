@@ -36,9 +36,9 @@ struct StoredCall {
 
 /// Why a request gets no calls: the status and Gong's `errors` text.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub status: StatusCode,
-    pub message: String,
+struct Failure {
+    status: StatusCode,
+    message: String,
 }
 
 impl Failure {
@@ -52,7 +52,7 @@ impl Failure {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CallsRequest {
+struct CallsRequest {
     cursor: Option<String>,
     #[serde(default)]
     filter: Filter,
@@ -162,7 +162,7 @@ impl Calls {
     }
 
     /// One page of the calls matching the request, or Gong's 400 or 404.
-    pub fn answer(&self, request: &CallsRequest) -> Result<Value, Failure> {
+    fn answer(&self, request: &CallsRequest) -> Result<Value, Failure> {
         let filter = &request.filter;
         if filter.call_ids.as_ref().is_some_and(Vec::is_empty) {
             return Err(Failure::bad_request("filter.callIds must not be empty"));
@@ -287,7 +287,7 @@ fn bound(name: &str, value: Option<&str>) -> Result<Option<SystemTime>, Failure>
 }
 
 /// ISO-8601 date and time with `Z` or a `+HH:MM`/`-HH:MM` offset, fractions allowed.
-pub fn parse_time(text: &str) -> Option<SystemTime> {
+fn parse_time(text: &str) -> Option<SystemTime> {
     let text = text.trim();
     if !text.is_ascii() {
         return None;

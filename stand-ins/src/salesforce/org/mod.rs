@@ -149,7 +149,7 @@ impl Org {
     }
 
     /// A record with the `fields` asked for (all when `None`), as the REST API returns it.
-    pub fn read(&self, id: &str, fields: Option<&[String]>) -> Result<Value, SfError> {
+    pub(super) fn read(&self, id: &str, fields: Option<&[String]>) -> Result<Value, SfError> {
         let empty;
         let record = match self.find(id)? {
             Some(index) => &self.records[index],
@@ -180,7 +180,7 @@ impl Org {
     }
 
     /// `PATCH /sobjects/Opportunity/{id}`: all changes or none.
-    pub fn update(
+    pub(super) fn update(
         &mut self,
         id: &str,
         changes: &Map<String, Value>,
@@ -195,7 +195,7 @@ impl Org {
 
     /// `PATCH /composite/sobjects`: one result per record, in order. With `all_or_none`, one
     /// invalid record leaves every record unchanged.
-    pub fn update_collection(
+    pub(super) fn update_collection(
         &mut self,
         records: &[Value],
         all_or_none: bool,
@@ -302,7 +302,7 @@ impl Org {
 
     /// The records a query selects, with its fields, in the org's order (in an open org, the
     /// records not written yet follow, empty, in the order asked).
-    pub fn query(&self, query: &Query) -> Result<Vec<Value>, SfError> {
+    pub(super) fn query(&self, query: &Query) -> Result<Vec<Value>, SfError> {
         if !query.object.eq_ignore_ascii_case(OBJECT) {
             return Err(SfError::new(
                 "INVALID_TYPE",
@@ -385,7 +385,7 @@ fn render(record: &Record, names: &[String]) -> Value {
 }
 
 /// Salesforce's datetime form: `2026-11-25T10:00:00.000+0000`.
-pub fn salesforce_datetime(at: OffsetDateTime) -> String {
+fn salesforce_datetime(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
