@@ -74,7 +74,7 @@ const FIELDS: &[FieldSpec] = &[
 /// Which fields an org's Opportunities have, and so what a read or a write may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
-    /// The sandbox's Opportunity ([`Schema::describe`]): unknown names, read-only fields,
+    /// A standard Opportunity ([`Schema::describe`]): unknown names, read-only fields,
     /// wrong types and over-long text are refused as Salesforce refuses them.
     Standard,
     /// Any field, any value, names as sent: for tests, which give the service a describe of
