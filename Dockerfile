@@ -5,10 +5,11 @@
 #   docker build -t competitor-sync .                                  # production: the last stage
 #   docker build --target sandbox -t competitor-sync-sandbox .          # demo stand-ins, never deployed
 #
-# Stages: chef (cargo-chef) -> planner (the dependency recipe) -> builder (dependencies in a
-# layer of their own, rebuilt only when Cargo.toml or Cargo.lock change; then the sources)
-# -> sandbox-builder -> sandbox (demo only) -> runtime (production, last, so a plain
-# `docker build` gives it).
+# Stages: chef (cargo-chef) -> planner (the workspace's dependency recipe) -> dependencies
+# (compiled in a layer of their own, rebuilt only when a Cargo.toml or Cargo.lock changes)
+# -> builder (the service alone) and, only for --target sandbox, sandbox-builder (the sandbox
+# alone) -> sandbox (demo only) -> runtime (production, last, so a plain `docker build` gives
+# it).
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
@@ -21,15 +22,25 @@ FROM chef AS planner
 COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
-FROM chef AS builder
+# The dependencies of the two binaries the images ship, and nothing of the benchmark's or
+# the tests'. The sandbox's dependencies and their features are a subset of the service's,
+# so the production build below finds everything it needs here compiled as it needs it.
+FROM chef AS dependencies
 COPY --from=planner /build/recipe.json recipe.json
-RUN cargo chef cook --release --locked --recipe-path recipe.json
-COPY . .
-RUN cargo build --release --locked --bin competitor-sync
+RUN cargo chef cook --release --locked --recipe-path recipe.json \
+    -p competitor-sync --bin competitor-sync \
+    -p competitor-sync-sandbox --bin competitor-sync-sandbox
 
-# Only `--target sandbox` (docker compose's sandbox service) builds this.
-FROM builder AS sandbox-builder
-RUN cargo build --release --locked --bin competitor-sync-sandbox
+# The production binary, built for its package alone: no member's features reach it.
+FROM dependencies AS builder
+COPY . .
+RUN cargo build --release --locked -p competitor-sync --bin competitor-sync
+
+# Only `--target sandbox` (docker compose's sandbox service) builds this, on the shared
+# dependency layer rather than on the stage that compiled the service.
+FROM dependencies AS sandbox-builder
+COPY . .
+RUN cargo build --release --locked -p competitor-sync-sandbox --bin competitor-sync-sandbox
 
 # The demo's stand-ins for Gong and Salesforce. A development tool: no real data, demo
 # credentials; never part of the production image.

@@ -3,5 +3,8 @@
 # Arguments go to the benchmark: scripts/bench.sh --webhooks 1000 --concurrency 32 [--merge]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --bins --locked
+# The service as the production image builds it: its package alone, so that no other
+# member's dependency features reach the binary being measured.
+cargo build --release --locked -p competitor-sync --bin competitor-sync
+cargo build --release --locked -p competitor-sync-bench --bin bench
 exec target/release/bench "$@"

@@ -38,7 +38,8 @@ expected=(
 )
 
 echo "--- building competitor-sync and competitor-sync-sandbox ($profile)"
-cargo build "${build_flags[@]}" --bin competitor-sync --bin competitor-sync-sandbox
+cargo build "${build_flags[@]}" -p competitor-sync --bin competitor-sync \
+    -p competitor-sync-sandbox --bin competitor-sync-sandbox
 
 work=$(mktemp -d)
 sandbox_pid=

@@ -332,7 +332,7 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
                 Some(n) => Err(format!(
                     "call {} was acknowledged but never written ({} of {} written)",
                     call_id_for(*n),
-                    records.values.lock().expect("lock").len(),
+                    records.written(),
                     acknowledged.len()
                 )),
             })

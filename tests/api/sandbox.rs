@@ -5,22 +5,66 @@
 //! depends on it.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
 use crate::helpers::{eventually, WAIT};
 use crate::process::ChildProcess;
 
-const SANDBOX: &str = env!("CARGO_BIN_EXE_competitor-sync-sandbox");
 const SERVICE: &str = env!("CARGO_BIN_EXE_competitor-sync");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The sandbox's binary. It belongs to another package of the workspace, for which Cargo gives
+/// no `CARGO_BIN_EXE_`: it is found beside the service's (same target directory and profile).
+/// `cargo test` at the root builds it (the sandbox is a default member and has integration
+/// tests); `cargo test -p competitor-sync` alone does not, hence the checks.
+fn sandbox_binary() -> PathBuf {
+    let binary = Path::new(SERVICE).with_file_name(format!(
+        "competitor-sync-sandbox{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    let build =
+        "build it with `cargo build -p competitor-sync-sandbox`, or run `cargo test` at the root";
+    let built =
+        modified(&binary).unwrap_or_else(|| panic!("{} is missing: {build}", binary.display()));
+    let sources = ["sandbox", "stand-ins"].map(|member| Path::new(REPO).join(member));
+    let newest = sources.iter().filter_map(|dir| newest_source(dir)).max();
+    assert!(
+        newest.is_none_or(|newest| newest <= built),
+        "{} is older than its sources: {build}",
+        binary.display()
+    );
+    binary
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The latest change to a member's manifest or `src/`: what its binary is built from.
+fn newest_source(member: &Path) -> Option<SystemTime> {
+    let mut newest = modified(&member.join("Cargo.toml"));
+    let mut pending = vec![member.join("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                newest = newest.max(modified(&path));
+            }
+        }
+    }
+    newest
+}
 
 /// The sandbox on an ephemeral port, and its URL.
 async fn start_sandbox(extra_args: &[&str]) -> (ChildProcess, String) {
     let mut sandbox = ChildProcess::start(
-        Command::new(SANDBOX)
+        Command::new(sandbox_binary())
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra_args),
     );
@@ -119,7 +163,7 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
 
     // The sandbox's own command, with its default secret: the one config/sandbox.env gives
     // the service.
-    let fired = Command::new(SANDBOX)
+    let fired = Command::new(sandbox_binary())
         .args(["fire", "--service"])
         .arg(format!("http://{address}/webhooks/gong"))
         .env_remove("SANDBOX_WEBHOOK_SECRET")
@@ -180,7 +224,7 @@ async fn fire_reports_a_service_that_refuses_its_signature() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_sandbox, sandbox_url) = start_sandbox(&[]).await;
     let (_service, address) = start_service(dir.path(), &sandbox_url).await;
-    let fired = Command::new(SANDBOX)
+    let fired = Command::new(sandbox_binary())
         .args(["fire", "--call", "7782342274025937895", "--service"])
         .arg(format!("http://{address}/webhooks/gong"))
         .args(["--secret", "whsec_c29tZW9uZSBlbHNlJ3Mgc2VjcmV0IGtleQ=="])

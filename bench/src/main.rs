@@ -1,24 +1,23 @@
-//! End-to-end benchmark: the real service (release binary, child process) against local
-//! stand-ins for Gong (3 requests/second, 429 beyond) and Salesforce that count every
-//! request. Fires N webhooks as fast as they are accepted and reports acceptance rate and
-//! latency, time to the last Salesforce write, upstream requests per 100 calls and the
-//! service's peak RSS.
+//! End-to-end benchmark: the real service (release binary, child process) against the local
+//! stand-ins for Gong (3 requests/second, 429 beyond) and Salesforce, counting every request.
+//! Fires N webhooks as fast as they are accepted and reports acceptance rate and latency,
+//! time to the last Salesforce write, upstream requests per 100 calls and the service's peak
+//! RSS.
 //!
 //! Run with `scripts/bench.sh` (builds in release mode first) or
 //! `cargo run --release --bin bench -- --help`.
 
-mod stand_ins;
+mod upstreams;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use serde_json::json;
-use stand_ins::Counters;
-use tokio::net::TcpListener;
+use upstreams::{Counters, Upstreams};
 
 const TOKEN: &str = "bench-webhook-token-0123456789";
 
@@ -43,6 +42,15 @@ struct Args {
     timeout_secs: u64,
 }
 
+/// How the webhooks were received.
+struct Fired {
+    /// Of each accepted webhook, how long the service took to answer 202.
+    latencies: Vec<Duration>,
+    refused: u64,
+    /// From the first webhook sent to the last answer.
+    elapsed: Duration,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -55,26 +63,19 @@ async fn main() -> anyhow::Result<()> {
     };
     if !service_binary.is_file() {
         bail!(
-            "{} not found: build it first (cargo build --release) or pass --service",
+            "{} not found: build it first (cargo build --release -p competitor-sync) or pass --service",
             service_binary.display()
         );
     }
 
-    let counters = Arc::new(Counters::default());
-    let gong = serve(stand_ins::gong(Arc::clone(&counters))).await?;
-    let salesforce_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let salesforce_url = format!("http://{}", salesforce_listener.local_addr()?);
-    let salesforce_app = stand_ins::salesforce(Arc::clone(&counters), salesforce_url.clone());
-    tokio::spawn(async move { axum::serve(salesforce_listener, salesforce_app).await });
-
+    let upstreams = Arc::new(Upstreams::start().await?);
     let store = tempfile::tempdir()?;
     let port = free_port()?;
     let mut service = start_service(
         &service_binary,
         store.path(),
         port,
-        &gong,
-        &salesforce_url,
+        &upstreams.url,
         args.merge,
     )?;
     let base = format!("http://127.0.0.1:{port}");
@@ -83,20 +84,8 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     wait_ready(&http, &base, &mut service).await?;
 
-    let rss_peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let sampler = {
-        let rss_peak = Arc::clone(&rss_peak);
-        let pid = service.id();
-        tokio::spawn(async move {
-            loop {
-                if let Some(kib) = rss_kib(pid, "VmRSS") {
-                    rss_peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
-
+    let rss_peak = Arc::new(AtomicU64::new(0));
+    let sampler = tokio::spawn(sample_rss(service.id(), Arc::clone(&rss_peak)));
     println!(
         "sending {} webhooks, {} at a time, to {} ({} mode)",
         args.webhooks,
@@ -105,30 +94,49 @@ async fn main() -> anyhow::Result<()> {
         if args.merge { "merge" } else { "overwrite" }
     );
     let started = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let fired = fire(&args, &http, &format!("{base}/webhooks/gong"), &upstreams).await;
+    let accepted = fired.latencies.len();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    while upstreams.written() < accepted {
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {accepted} records written in time",
+                upstreams.written()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last_write = upstreams
+        .counters
+        .last_write()
+        .map_or(started.elapsed(), |t| t.duration_since(started));
+    sampler.abort();
+    let peak_hwm = rss_kib(service.id(), "VmHWM").unwrap_or_default();
+    let peak = peak_hwm.max(rss_peak.load(Ordering::Relaxed));
+    stop(&mut service);
+    report(&args, fired, last_write, &upstreams.counters, peak);
+    Ok(())
+}
+
+/// Sends the webhooks from `args.concurrency` tasks, each call given to Gong just before its
+/// webhook is sent.
+async fn fire(args: &Args, http: &reqwest::Client, url: &str, upstreams: &Arc<Upstreams>) -> Fired {
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
-        let (http, url, next) = (
-            http.clone(),
-            format!("{base}/webhooks/gong"),
-            Arc::clone(&next),
-        );
+        let (http, url, next) = (http.clone(), url.to_owned(), Arc::clone(&next));
+        let upstreams = Arc::clone(upstreams);
         let total = args.webhooks;
         senders.spawn(async move {
             let mut latencies = Vec::new();
             let mut refused = 0u64;
             loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= total {
                     break;
                 }
-                let call_id = format!("{}", 8_000_000_000_000_000u64 + n);
-                let body = json!({"isTest": false, "callData": {
-                    "metaData": {"id": call_id, "title": "Benchmark call"},
-                    "context": [{"system": "Salesforce", "objects": [
-                        {"objectType": "Opportunity", "objectId": stand_ins::opportunity_for(&call_id)}
-                    ]}]
-                }});
+                let body = upstreams.add_call(n);
                 let sent = Instant::now();
                 let response = http.post(&url).bearer_auth(TOKEN).json(&body).send().await;
                 match response {
@@ -139,36 +147,23 @@ async fn main() -> anyhow::Result<()> {
             (latencies, refused)
         });
     }
-    let mut latencies = Vec::new();
-    let mut refused = 0;
-    for (mut part, part_refused) in senders.join_all().await {
-        latencies.append(&mut part);
-        refused += part_refused;
+    let mut fired = Fired {
+        latencies: Vec::new(),
+        refused: 0,
+        elapsed: Duration::ZERO,
+    };
+    for (mut latencies, refused) in senders.join_all().await {
+        fired.latencies.append(&mut latencies);
+        fired.refused += refused;
     }
-    let accepting = started.elapsed();
-    let accepted = latencies.len();
+    fired.elapsed = started.elapsed();
+    fired
+}
 
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
-    while counters.written() < accepted {
-        if Instant::now() > deadline {
-            bail!(
-                "only {} of {accepted} records written in time",
-                counters.written()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let last_write = counters
-        .last_write
-        .lock()
-        .ok()
-        .and_then(|t| *t)
-        .map_or(started.elapsed(), |t| t.duration_since(started));
-    sampler.abort();
-    let peak_hwm = rss_kib(service.id(), "VmHWM").unwrap_or_default();
-    let peak = peak_hwm.max(rss_peak.load(std::sync::atomic::Ordering::Relaxed));
-    stop(&mut service);
-
+/// The results as a Markdown table, as docs/benchmarks.md shows them.
+fn report(args: &Args, mut fired: Fired, last_write: Duration, counters: &Counters, peak_kib: u64) {
+    let accepted = fired.latencies.len();
+    let latencies = &mut fired.latencies;
     latencies.sort();
     let quantile = |q: f64| {
         latencies
@@ -188,12 +183,12 @@ async fn main() -> anyhow::Result<()> {
     println!("| measure | value |");
     println!("|---|---|");
     println!(
-        "| webhooks accepted (202) | {accepted} of {} ({refused} refused) |",
-        args.webhooks
+        "| webhooks accepted (202) | {accepted} of {} ({} refused) |",
+        args.webhooks, fired.refused
     );
     println!(
         "| acceptance rate | {:.0} webhooks/s |",
-        accepted as f64 / accepting.as_secs_f64()
+        accepted as f64 / fired.elapsed.as_secs_f64()
     );
     println!(
         "| acceptance latency p50 / p99 / max | {:.1} ms / {:.1} ms / {:.1} ms |",
@@ -216,19 +211,21 @@ async fn main() -> anyhow::Result<()> {
         Counters::get(&counters.salesforce_describe),
         per_100(sf_data)
     );
-    println!("| service peak RSS | {:.1} MiB |", peak as f64 / 1024.0);
-    Ok(())
+    println!("| service peak RSS | {:.1} MiB |", peak_kib as f64 / 1024.0);
+}
+
+/// Keeps the highest resident set size of process `pid` seen every 50 ms.
+async fn sample_rss(pid: u32, peak: Arc<AtomicU64>) {
+    loop {
+        if let Some(kib) = rss_kib(pid, "VmRSS") {
+            peak.fetch_max(kib, Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-async fn serve(app: axum::Router) -> anyhow::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(url)
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -237,12 +234,12 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The service on `port`, its store in `store`, Gong and Salesforce at `upstreams`.
 fn start_service(
-    binary: &PathBuf,
-    store: &std::path::Path,
+    binary: &Path,
+    store: &Path,
     port: u16,
-    gong: &str,
-    salesforce: &str,
+    upstreams: &str,
     merge: bool,
 ) -> anyhow::Result<Child> {
     let config = store.join("bench.toml");
@@ -259,12 +256,21 @@ fn start_service(
             format!("sqlite://{}/jobs.db", store.display()),
         ),
         ("WEBHOOK__TOKEN", TOKEN.to_owned()),
-        ("GONG__BASE_URL", gong.to_owned()),
-        ("GONG__ACCESS_KEY", "bench".to_owned()),
-        ("GONG__ACCESS_KEY_SECRET", "bench".to_owned()),
-        ("SALESFORCE__LOGIN_URL", salesforce.to_owned()),
-        ("SALESFORCE__CLIENT_ID", "bench".to_owned()),
-        ("SALESFORCE__CLIENT_SECRET", "bench".to_owned()),
+        ("GONG__BASE_URL", upstreams.to_owned()),
+        ("GONG__ACCESS_KEY", upstreams::GONG_ACCESS_KEY.to_owned()),
+        (
+            "GONG__ACCESS_KEY_SECRET",
+            upstreams::GONG_ACCESS_KEY_SECRET.to_owned(),
+        ),
+        ("SALESFORCE__LOGIN_URL", upstreams.to_owned()),
+        (
+            "SALESFORCE__CLIENT_ID",
+            upstreams::SALESFORCE_CLIENT_ID.to_owned(),
+        ),
+        (
+            "SALESFORCE__CLIENT_SECRET",
+            upstreams::SALESFORCE_CLIENT_SECRET.to_owned(),
+        ),
         ("LOG__LEVEL", "warn".to_owned()),
     ];
     Command::new(binary)

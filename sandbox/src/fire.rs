@@ -4,15 +4,11 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use competitor_sync::http::auth::standard_webhooks::{
-    HmacSecret, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-};
+use competitor_sync_stand_ins::seed;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::seed;
+use crate::signing::{Signer, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 pub struct Delivery {
     /// The service's webhook URL.
@@ -26,8 +22,8 @@ pub struct Delivery {
 }
 
 pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
-    let secret = HmacSecret::parse(&delivery.secret)
-        .map_err(|problem| anyhow::anyhow!("--secret {problem}"))?;
+    let signer =
+        Signer::parse(&delivery.secret).map_err(|problem| anyhow::anyhow!("--secret {problem}"))?;
     let service = reqwest::Url::parse(&delivery.service)
         .with_context(|| format!("--service `{}` is not a URL", delivery.service))?;
     // Shown in messages without its query string, which may carry a key.
@@ -73,13 +69,13 @@ pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
         }))?;
         let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
         let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
-        let signature = STANDARD.encode(secret.sign(&id, &timestamp, &body));
+        let signature = signer.sign(&id, &timestamp, &body);
         let response = http
             .post(service.clone())
             .header("content-type", "application/json")
             .header(ID_HEADER, &id)
             .header(TIMESTAMP_HEADER, &timestamp)
-            .header(SIGNATURE_HEADER, format!("v1,{signature}"))
+            .header(SIGNATURE_HEADER, signature)
             .body(body)
             .send()
             .await

@@ -1,6 +1,6 @@
 //! `POST /services/oauth2/token`: the client credentials and JWT bearer grants.
 //!
-//! The JWT bearer assertion's signature is not verified: the sandbox has no connected app
+//! The JWT bearer assertion's signature is not verified: the stand-in has no connected app
 //! certificate to check it against. Its header and claims are checked as Salesforce does
 //! (RS256; `iss` the client id, `sub` the username, `aud` a login host, `exp` at most three
 //! minutes ahead), which catches what usually goes wrong in configuration.
@@ -16,12 +16,12 @@ pub struct OAuthSettings {
     pub client_id: String,
     pub client_secret: String,
     pub username: String,
-    /// This sandbox's URL, accepted as a JWT audience beside Salesforce's login hosts.
+    /// The stand-in's URL, accepted as a JWT audience beside Salesforce's login hosts.
     pub public_url: String,
 }
 
 /// An OAuth refusal: the `error` and `error_description` Salesforce answers, and for the
-/// sandbox's own log, what exactly was wrong.
+/// stand-in's own log, what exactly was wrong.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refusal {
     pub error: &'static str,
@@ -59,14 +59,14 @@ pub fn check_grant(
                 return Err(Refusal::new(
                     "invalid_client_id",
                     "client identifier invalid",
-                    "client_id is not the sandbox's",
+                    "client_id is not the stand-in's",
                 ));
             }
             if value("client_secret") != settings.client_secret {
                 return Err(Refusal::new(
                     "invalid_client",
                     "invalid client credentials",
-                    "client_secret is not the sandbox's",
+                    "client_secret is not the stand-in's",
                 ));
             }
             Ok("client_credentials")
@@ -78,7 +78,7 @@ pub fn check_grant(
         other => Err(Refusal::new(
             "unsupported_grant_type",
             "grant type not supported",
-            format!("grant_type `{other}`: the sandbox takes client_credentials and the JWT bearer grant"),
+            format!("grant_type `{other}`: the stand-in takes client_credentials and the JWT bearer grant"),
         )),
     }
 }
@@ -106,7 +106,7 @@ fn check_assertion(settings: &OAuthSettings, assertion: &str, now: i64) -> Resul
         return Err(Refusal::new(
             "invalid_client_id",
             "client identifier invalid",
-            "iss is not the sandbox's client id",
+            "iss is not the stand-in's client id",
         ));
     }
     let audience_ok = claims["aud"].as_str().is_some_and(|aud| {
@@ -126,7 +126,7 @@ fn check_assertion(settings: &OAuthSettings, assertion: &str, now: i64) -> Resul
         return Err(Refusal::new(
             "invalid_grant",
             "user hasn't approved this consumer",
-            "sub is not the sandbox's username",
+            "sub is not the stand-in's username",
         ));
     }
     match claims["exp"].as_i64() {

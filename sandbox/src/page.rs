@@ -10,11 +10,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use competitor_sync_stand_ins::salesforce::{Record, SalesforceApi};
+use competitor_sync_stand_ins::seed::MAIN_COMPETITORS;
 use serde_json::{json, Value};
-
-use crate::salesforce::org::Record;
-use crate::salesforce::SalesforceApi;
-use crate::seed::MAIN_COMPETITORS;
 
 #[derive(Clone)]
 pub struct Pages {

@@ -78,7 +78,7 @@ pub fn parse(text: &str) -> Result<Query, String> {
     }
     if let Some(token) = at.next() {
         return Err(format!(
-            "unexpected token: {} (this sandbox understands SELECT ... FROM ... [WHERE Id IN (...)] [LIMIT n])",
+            "unexpected token: {} (this stand-in understands SELECT ... FROM ... [WHERE Id IN (...)] [LIMIT n])",
             show(token)
         ));
     }

@@ -4,12 +4,9 @@
 //! part of the production image.
 
 mod fire;
-mod gong;
 mod page;
-mod rate_window;
-mod salesforce;
-mod seed;
 mod server;
+mod signing;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -7,263 +7,20 @@
 //! Opportunity is linked from at most one call that heard competitors, so the values after a
 //! demo run do not depend on the order the service processes the calls in.
 
+mod world;
+
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+
+use world::SeedOpportunity;
+pub(crate) use world::OPPORTUNITIES;
+use world::{SeedCall, CALLS};
 
 /// The Salesforce field the service's default rule writes.
 pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
 const WORKSPACE_ID: &str = "623457276584334";
 const REP_USER_ID: &str = "234599484848423";
-
-pub struct SeedOpportunity {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub stage: &'static str,
-    pub amount: u32,
-    /// Close date, in days from today.
-    pub closes_in_days: i64,
-    /// The value before the service writes anything: typed by a rep, or empty.
-    pub main_competitors: Option<&'static str>,
-}
-
-pub const OPPORTUNITIES: &[SeedOpportunity] = &[
-    SeedOpportunity {
-        id: "0065g0000AcmRnwAAA",
-        name: "Acme Corp - Renewal 2027",
-        stage: "Negotiation/Review",
-        amount: 184_000,
-        closes_in_days: 24,
-        main_competitors: None,
-    },
-    SeedOpportunity {
-        id: "0065g0000GlbxNBAAA",
-        name: "Globex - New Business",
-        stage: "Qualification",
-        amount: 96_500,
-        closes_in_days: 61,
-        main_competitors: Some("Outreach"),
-    },
-    SeedOpportunity {
-        id: "0065g0000InitPXAAA",
-        name: "Initech - Platform Expansion",
-        stage: "Proposal/Price Quote",
-        amount: 240_000,
-        closes_in_days: 38,
-        main_competitors: None,
-    },
-    SeedOpportunity {
-        id: "0065g0000InitEMAAA",
-        name: "Initech - EMEA Rollout",
-        stage: "Needs Analysis",
-        amount: 120_000,
-        closes_in_days: 90,
-        main_competitors: None,
-    },
-    SeedOpportunity {
-        id: "0065g0000UmbPltAAA",
-        name: "Umbrella - Security Pilot",
-        stage: "Value Proposition",
-        amount: 45_000,
-        closes_in_days: 30,
-        main_competitors: Some("Chorus"),
-    },
-    SeedOpportunity {
-        id: "0065g0000HooEntAAA",
-        name: "Hooli - Enterprise Agreement",
-        stage: "Negotiation/Review",
-        amount: 410_000,
-        closes_in_days: 14,
-        main_competitors: None,
-    },
-    SeedOpportunity {
-        id: "0065g0000VanImpAAA",
-        name: "Vandelay Industries - Import/Export Suite",
-        stage: "Perception Analysis",
-        amount: 72_000,
-        closes_in_days: 45,
-        main_competitors: None,
-    },
-    SeedOpportunity {
-        id: "0065g0000SoyUpsAAA",
-        name: "Soylent - Q3 Upsell",
-        stage: "Closed Won",
-        amount: 38_000,
-        closes_in_days: -20,
-        main_competitors: Some("Clari"),
-    },
-];
-
-struct Person {
-    name: &'static str,
-    email: &'static str,
-    title: &'static str,
-}
-
-struct SeedCall {
-    id: &'static str,
-    title: &'static str,
-    days_ago: i64,
-    /// Start time of day, UTC, in minutes after midnight.
-    starts_at_minute: i64,
-    duration_secs: u32,
-    external: bool,
-    rep: Person,
-    buyer: Option<Person>,
-    account: Option<(&'static str, &'static str)>,
-    opportunities: &'static [&'static str],
-    /// The Competitors tracker's phrases and how often each was heard.
-    competitors: &'static [(&'static str, u32)],
-}
-
-const RILEY: Person = Person {
-    name: "Riley Rep",
-    email: "riley.rep@example.com",
-    title: "Account Executive",
-};
-const MORGAN: Person = Person {
-    name: "Morgan Closer",
-    email: "morgan.closer@example.com",
-    title: "Enterprise Account Executive",
-};
-
-const CALLS: &[SeedCall] = &[
-    SeedCall {
-        id: "7782342274025937969",
-        title: "Vandelay Industries | Product demo",
-        days_ago: 27,
-        starts_at_minute: 15 * 60,
-        duration_secs: 3120,
-        external: true,
-        rep: RILEY,
-        buyer: Some(Person {
-            name: "Art Vandelay",
-            email: "art@vandelay.example",
-            title: "Head of Imports",
-        }),
-        account: Some(("0015g0000VandelAAA", "Vandelay Industries")),
-        opportunities: &["0065g0000VanImpAAA"],
-        competitors: &[("Outreach", 4), ("Salesloft", 2), ("Clari", 1)],
-    },
-    SeedCall {
-        id: "7782342274025937952",
-        title: "Hooli | Contract negotiation",
-        days_ago: 23,
-        starts_at_minute: 17 * 60 + 30,
-        duration_secs: 2580,
-        external: true,
-        rep: MORGAN,
-        buyer: Some(Person {
-            name: "Gavin Belson",
-            email: "gavin@hooli.example",
-            title: "CEO",
-        }),
-        account: Some(("0015g0000HooliXAAA", "Hooli")),
-        opportunities: &["0065g0000HooEntAAA"],
-        competitors: &[("Chorus", 3), ("Wingman", 1)],
-    },
-    SeedCall {
-        id: "7782342274025937948",
-        title: "Stark Industries | Intro call",
-        days_ago: 18,
-        starts_at_minute: 14 * 60,
-        duration_secs: 1260,
-        external: true,
-        rep: RILEY,
-        buyer: Some(Person {
-            name: "Pepper Potts",
-            email: "pepper@stark.example",
-            title: "COO",
-        }),
-        // Early in the cycle: linked to the Account, no Opportunity yet.
-        account: Some(("0015g0000StarkIAAA", "Stark Industries")),
-        opportunities: &[],
-        competitors: &[("Avoma", 2)],
-    },
-    SeedCall {
-        id: "7782342274025937934",
-        title: "Weekly pipeline review",
-        days_ago: 14,
-        starts_at_minute: 9 * 60,
-        duration_secs: 1800,
-        external: false,
-        rep: MORGAN,
-        buyer: None,
-        // Internal: no CRM context at all, though competitors come up.
-        account: None,
-        opportunities: &[],
-        competitors: &[("Clari", 2)],
-    },
-    SeedCall {
-        id: "7782342274025937927",
-        title: "Umbrella | Security review",
-        days_ago: 12,
-        starts_at_minute: 16 * 60 + 15,
-        duration_secs: 2940,
-        external: true,
-        rep: MORGAN,
-        buyer: Some(Person {
-            name: "Alice Abernathy",
-            email: "alice@umbrella.example",
-            title: "CISO",
-        }),
-        account: Some(("0015g0000UmbrelAAA", "Umbrella Corporation")),
-        opportunities: &["0065g0000UmbPltAAA"],
-        // No competitor came up: the rep's value must be left alone.
-        competitors: &[],
-    },
-    SeedCall {
-        id: "7782342274025937913",
-        title: "Initech | Technical deep dive",
-        days_ago: 9,
-        starts_at_minute: 13 * 60,
-        duration_secs: 3600,
-        external: true,
-        rep: RILEY,
-        buyer: Some(Person {
-            name: "Bill Lumbergh",
-            email: "bill@initech.example",
-            title: "VP Operations",
-        }),
-        account: Some(("0015g0000InitecAAA", "Initech")),
-        opportunities: &["0065g0000InitPXAAA", "0065g0000InitEMAAA"],
-        competitors: &[("Clari", 6), ("People.ai", 2)],
-    },
-    SeedCall {
-        id: "7782342274025937901",
-        title: "Globex | Discovery call",
-        days_ago: 5,
-        starts_at_minute: 10 * 60 + 30,
-        duration_secs: 2100,
-        external: true,
-        rep: RILEY,
-        buyer: Some(Person {
-            name: "Hank Scorpio",
-            email: "hank@globex.example",
-            title: "President",
-        }),
-        account: Some(("0015g0000GlobexAAA", "Globex Corporation")),
-        opportunities: &["0065g0000GlbxNBAAA"],
-        competitors: &[("Salesloft", 3), ("Outreach", 2)],
-    },
-    SeedCall {
-        id: "7782342274025937895",
-        title: "Acme Corp | Renewal pricing review",
-        days_ago: 2,
-        starts_at_minute: 10 * 60,
-        duration_secs: 2710,
-        external: true,
-        rep: MORGAN,
-        buyer: Some(Person {
-            name: "Blake Buyer",
-            email: "blake.buyer@acme.example",
-            title: "VP Sales Ops",
-        }),
-        account: Some(("0015g0000AcmeCoAAA", "Acme Corp")),
-        opportunities: &["0065g0000AcmRnwAAA"],
-        competitors: &[("Clari", 5), ("Chorus", 3), ("Outreach", 1)],
-    },
-];
 
 /// The seeded calls in Gong's full shape (Extended context, parties, trackers), oldest first.
 /// Dates count back from midnight UTC of `today`'s date, so the sandbox and the `fire`
@@ -291,7 +48,7 @@ pub fn webhook_call_data(call: &Value) -> Value {
 }
 
 /// The seeded Opportunities as Salesforce records (field name to value), in seed order.
-pub fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Value>> {
+pub(crate) fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Value>> {
     OPPORTUNITIES
         .iter()
         .map(|opportunity| {
@@ -443,6 +200,7 @@ fn competitors_tracker(phrases: &[(&str, u32)], speaker: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::salesforce::is_id;
 
     fn today() -> OffsetDateTime {
         OffsetDateTime::now_utc()
@@ -454,14 +212,14 @@ mod tests {
             let objects = call["context"][0]["objects"].as_array().cloned();
             for object in objects.into_iter().flatten() {
                 let id = object["objectId"].as_str().expect("id");
-                assert!(competitor_sync::sync::is_salesforce_id(id), "{id}");
+                assert!(is_id(id), "{id}");
                 if object["objectType"] == "Opportunity" {
                     assert!(opportunity(id).is_some(), "{id} is not seeded");
                 }
             }
         }
         for seeded in OPPORTUNITIES {
-            assert!(competitor_sync::sync::is_salesforce_id(seeded.id));
+            assert!(is_id(seeded.id));
             // Records are found by their 15-character prefix: no two may share one.
             let prefix = &seeded.id[..15];
             assert_eq!(
@@ -496,8 +254,17 @@ mod tests {
         assert_eq!(tracker["name"], "Competitors");
         assert!(tracker.get("type").is_none() && tracker.get("id").is_none());
         assert_eq!(data["context"], call["context"]);
-        let parsed: competitor_sync::gong::types::Call =
-            serde_json::from_value(data).expect("the service can read it");
-        assert_eq!(parsed.meta_data.id, "7782342274025937969");
+        // What the service reads of a webhook's call (the service's own tests run the sandbox
+        // against it in tests/api/sandbox.rs).
+        assert_eq!(data["metaData"]["id"], "7782342274025937969");
+        let phrases = tracker["phrases"].as_array().expect("phrases");
+        assert!(phrases
+            .iter()
+            .all(|p| p["phrase"].is_string() && p["count"].is_u64()));
+        assert!(data["context"][0]["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .all(|o| o["objectType"].is_string() && o["objectId"].is_string()));
     }
 }

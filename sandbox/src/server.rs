@@ -11,15 +11,15 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use competitor_sync_stand_ins::gong::{self, GongApi, GongSettings};
+use competitor_sync_stand_ins::salesforce::{self, OAuthSettings, Org, SalesforceApi};
+use competitor_sync_stand_ins::seed;
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::gong::{GongApi, GongSettings};
 use crate::page::{self, Pages};
-use crate::salesforce::org::Org;
-use crate::salesforce::{OAuthSettings, SalesforceApi};
-use crate::{gong, salesforce, seed, ServeArgs};
+use crate::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
@@ -71,9 +71,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("does for {local}), then: competitor-sync-sandbox fire");
     axum::serve(listener, app)
-        .with_graceful_shutdown(competitor_sync::app::shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")
+}
+
+/// Resolves on SIGTERM (docker compose down) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }
 
 /// The URL to reach a listening address at from this machine.

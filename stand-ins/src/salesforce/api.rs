@@ -1,13 +1,9 @@
-//! The Salesforce stand-in: the OAuth token endpoint, and the REST API the service uses
-//! (describe, sObject rows, sObject Collections, SOQL, limits) behind a Bearer token, with
-//! the org's daily API usage in `Sforce-Limit-Info` on every answer.
-
-mod oauth;
-pub mod org;
-mod soql;
+//! The org over HTTP: the OAuth token endpoint, and the REST API the service uses (describe,
+//! sObject rows, sObject Collections, SOQL, limits) behind a Bearer token, with the org's
+//! daily API usage in `Sforce-Limit-Info` on every answer.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -24,11 +20,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-pub use oauth::OAuthSettings;
-use org::{Org, SfError, OBJECT};
-
-/// Records per sObject Collections request.
-const MAX_COLLECTION_RECORDS: usize = 200;
+use super::error::SfError;
+use super::fields::Schema;
+use super::oauth::{self, OAuthSettings};
+use super::org::Org;
+use super::rest::{self, json_body};
+use super::OBJECT;
 
 pub struct SalesforceApi {
     oauth: OAuthSettings,
@@ -51,7 +48,7 @@ impl SalesforceApi {
         }
     }
 
-    /// The org's records, for the sandbox's own pages.
+    /// The org, for the sandbox's own pages and the benchmark's count of records written.
     pub fn org(&self) -> MutexGuard<'_, Org> {
         lock(&self.org)
     }
@@ -61,11 +58,9 @@ impl SalesforceApi {
     }
 }
 
-/// A poisoned lock only means a panic elsewhere; the sandbox's data is still usable.
+/// A poisoned lock only means a panic elsewhere; the org's data is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub fn router(api: Arc<SalesforceApi>) -> Router {
@@ -197,7 +192,7 @@ async fn require_session(
 }
 
 fn rest_error(status: StatusCode, error: &SfError) -> Response {
-    (status, Json(json!([error.rest_json()]))).into_response()
+    rest::error(status, error).into_response()
 }
 
 fn not_found() -> Response {
@@ -207,28 +202,11 @@ fn not_found() -> Response {
     )
 }
 
-/// The status Salesforce answers a record-level error with.
-fn status_for(error: &SfError) -> StatusCode {
-    match error.code {
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
-fn json_body(body: &Bytes) -> Result<Value, SfError> {
-    serde_json::from_slice(body).map_err(|error| {
-        SfError::new(
-            "JSON_PARSER_ERROR",
-            format!("The request body is not valid JSON: {error}"),
-        )
-    })
-}
-
 async fn describe(Path((_, object)): Path<(String, String)>) -> Response {
     if !object.eq_ignore_ascii_case(OBJECT) {
         return not_found();
     }
-    Json(Org::describe()).into_response()
+    Json(Schema::describe()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -252,7 +230,7 @@ async fn read_record(
     });
     match api.org().read(&id, fields.as_deref()) {
         Ok(record) => Json(record).into_response(),
-        Err(error) => rest_error(status_for(&error), &error),
+        Err(error) => rest_error(error.status(), &error),
     }
 }
 
@@ -279,38 +257,12 @@ async fn update_record(
     };
     match api.org().update(&id, &changes, OffsetDateTime::now_utc()) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => rest_error(status_for(&error), &error),
+        Err(error) => rest_error(error.status(), &error),
     }
 }
 
 async fn update_collection(State(api): State<Arc<SalesforceApi>>, body: Bytes) -> Response {
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(error) => return rest_error(StatusCode::BAD_REQUEST, &error),
-    };
-    let Some(records) = body["records"].as_array() else {
-        return rest_error(
-            StatusCode::BAD_REQUEST,
-            &SfError::new(
-                "JSON_PARSER_ERROR",
-                "records: a list of records is required",
-            ),
-        );
-    };
-    if records.len() > MAX_COLLECTION_RECORDS {
-        return rest_error(
-            StatusCode::BAD_REQUEST,
-            &SfError::new(
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            ),
-        );
-    }
-    let all_or_none = body["allOrNone"].as_bool().unwrap_or(false);
-    let results = api
-        .org()
-        .update_collection(records, all_or_none, OffsetDateTime::now_utc());
-    Json(results).into_response()
+    rest::update_collection(&mut api.org(), &body, OffsetDateTime::now_utc()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -322,28 +274,7 @@ async fn query(
     State(api): State<Arc<SalesforceApi>>,
     Query(params): Query<QueryParam>,
 ) -> Response {
-    let Some(text) = params.q else {
-        return rest_error(
-            StatusCode::BAD_REQUEST,
-            &SfError::new("MALFORMED_QUERY", "q: a SOQL query is required"),
-        );
-    };
-    let parsed = match soql::parse(&text) {
-        Ok(parsed) => parsed,
-        Err(problem) => {
-            return rest_error(
-                StatusCode::BAD_REQUEST,
-                &SfError::new("MALFORMED_QUERY", problem),
-            )
-        }
-    };
-    match api.org().query(&parsed) {
-        Ok(records) => Json(json!({
-            "totalSize": records.len(), "done": true, "records": records
-        }))
-        .into_response(),
-        Err(error) => rest_error(StatusCode::BAD_REQUEST, &error),
-    }
+    rest::query(&api.org(), params.q.as_deref()).into_response()
 }
 
 async fn limits(State(api): State<Arc<SalesforceApi>>) -> Response {
