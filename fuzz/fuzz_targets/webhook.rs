@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use competitor_sync::config::WebhookSettings;
 use competitor_sync::http::webhook::validate;
 use competitor_sync::http::WebhookAuth;
+use competitor_sync::webhook_keys::{GongKey, HmacSecret};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
@@ -27,13 +28,13 @@ fn auth() -> &'static WebhookAuth {
     AUTH.get_or_init(|| {
         WebhookAuth::from_settings(&WebhookSettings {
             token: Some(SecretString::from("fuzz-token-0123456789")),
-            gong_public_key: vec![GONG_KEY.to_owned()],
-            hmac_secret: vec![SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
+            gong_public_keys: vec![GongKey::parse(GONG_KEY).expect("the fixture key")],
+            hmac_secrets: vec![HmacSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                .expect("a valid secret")],
             public_url: Some("https://sync.example.com/webhooks/gong".to_owned()),
             jwt_leeway: Duration::from_secs(60),
             allow_unauthenticated: false,
         })
-        .expect("fuzz configuration is valid")
     })
 }
 
