@@ -6,7 +6,7 @@
 
 pub mod app;
 pub mod config;
-pub mod digest;
+mod digest;
 pub mod gong;
 pub mod http;
 pub mod retry;
@@ -15,7 +15,7 @@ pub mod shared;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
-pub mod upstream;
+mod upstream;
 pub mod webhook_keys;
 pub mod worker;
 

@@ -17,7 +17,7 @@ use crate::retry::{Classify, Disposition};
 use crate::shared::SharedLimits;
 use crate::sync;
 use crate::upstream;
-pub use limiter::GongLimiter;
+use limiter::GongLimiter;
 use types::{CallsPage, ErrorBody};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,7 +82,7 @@ pub struct Listed {
     pub json: String,
 }
 
-pub use crate::config::MAX_CALLS_PER_REQUEST;
+use crate::config::MAX_CALLS_PER_REQUEST;
 
 /// What Gong returned for a set of call ids.
 #[derive(Debug, Default)]

@@ -12,8 +12,8 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 
-pub use auth::{AccessToken, TokenProvider};
-pub use limits::{ApiUsage, PauseGate};
+use auth::{AccessToken, TokenProvider};
+use limits::{ApiUsage, PauseGate};
 
 use crate::config::SalesforceSettings;
 use crate::retry::{Classify, Disposition};

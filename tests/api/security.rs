@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use competitor_sync::digest::sha256_hex;
-use competitor_sync::http::auth::HmacSecret;
+use competitor_sync::webhook_keys::HmacSecret;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method};
@@ -390,4 +389,13 @@ async fn the_admin_token_needs_the_bearer_scheme_in_any_case() {
         assert_eq!(response.status(), 200, "{accepted:?}");
     }
     app.stop().await;
+}
+
+/// Lower-case hex SHA-256, as Gong's `body_sha256` claim carries it.
+fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

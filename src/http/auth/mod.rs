@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 use crate::config::WebhookSettings;
 use crate::webhook_keys::GongKey;
-pub use standard_webhooks::HmacSecret;
+use crate::webhook_keys::HmacSecret;
 pub(super) use token::{bearer_credentials, same_secret};
 
 /// How a request was admitted.

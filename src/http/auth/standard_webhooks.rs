@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-pub use crate::webhook_keys::HmacSecret;
+use crate::webhook_keys::HmacSecret;
 use crate::webhook_keys::BASE64;
 
 /// Deliveries whose timestamp is further than this from now are refused (replay window).
