@@ -84,4 +84,14 @@ pub trait TokenVault: Send + Sync {
         configured: String,
         value: String,
     ) -> BoxFuture<'_, Result<(), SharedError>>;
+    /// Waits until `holder` alone may refresh the token `name` (every process), for `lease`
+    /// at most if it dies meanwhile.
+    fn lock(
+        &self,
+        name: &'static str,
+        holder: String,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<(), SharedError>>;
+    /// Lets the next process refresh.
+    fn unlock(&self, holder: String) -> BoxFuture<'_, Result<(), SharedError>>;
 }

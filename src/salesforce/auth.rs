@@ -26,6 +26,8 @@ const REFUSAL_QUIET_PERIOD: Duration = Duration::from_secs(60);
 /// an outage costs a handful of token requests, not one per job attempt.
 const OUTAGE_FIRST_HOLD: Duration = Duration::from_secs(1);
 const OUTAGE_LONGEST_HOLD: Duration = Duration::from_secs(30);
+/// How long one process may hold the refresh lock if it dies while refreshing.
+const REFRESH_LOCK_LEASE: Duration = Duration::from_secs(60);
 /// Lifetime of a JWT bearer assertion; Salesforce accepts at most 3 minutes.
 const ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(3);
 
@@ -54,8 +56,6 @@ enum Grant {
 #[derive(Default)]
 struct TokenState {
     current: Option<Arc<AccessToken>>,
-    /// The refresh token in use (refresh-token flow), once loaded from the store.
-    refresh_token: Option<SecretString>,
     /// When and how Salesforce last refused the grant: `(error, error_description)`.
     refused: Option<(Instant, String, String)>,
     /// The token endpoint failing for a reason that passes, while it lasts.
@@ -173,7 +173,7 @@ impl TokenProvider {
                 });
             }
         }
-        match self.request_token(state).await {
+        match self.request_token().await {
             Ok(token) => {
                 state.refused = None;
                 state.outage = None;
@@ -205,11 +205,27 @@ impl TokenProvider {
     }
 
     /// One token request with the configured grant.
-    async fn request_token(
-        &self,
-        state: &mut TokenState,
-    ) -> Result<Arc<AccessToken>, SalesforceError> {
-        let form = self.grant_form(state).await?;
+    /// One token request with the configured grant. A rotating refresh token is shared by
+    /// every process using the store: one of them refreshes at a time (the others wait),
+    /// each with the token last kept, so no process spends a token another has rotated.
+    async fn request_token(&self) -> Result<Arc<AccessToken>, SalesforceError> {
+        let Grant::RefreshToken { .. } = &self.grant else {
+            return self.exchange().await;
+        };
+        let holder = uuid::Uuid::now_v7().to_string();
+        self.vault
+            .lock(REFRESH_TOKEN_NAME, holder.clone(), REFRESH_LOCK_LEASE)
+            .await
+            .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
+        let token = self.exchange().await;
+        if let Err(error) = self.vault.unlock(holder).await {
+            tracing::warn!(%error, "could not release the refresh lock; it expires by itself");
+        }
+        token
+    }
+
+    async fn exchange(&self) -> Result<Arc<AccessToken>, SalesforceError> {
+        let form = self.grant_form().await?;
         let request = self.http.post(&self.token_url).form(&form);
         let response = upstream::send_counted("salesforce_auth", request)
             .await
@@ -233,11 +249,10 @@ impl TokenProvider {
                 .save_rotated_token(
                     REFRESH_TOKEN_NAME,
                     configured.expose_secret().to_owned(),
-                    rotated.clone(),
+                    rotated,
                 )
                 .await
                 .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
-            state.refresh_token = Some(SecretString::from(rotated));
         }
         Ok(Arc::new(AccessToken {
             value: SecretString::from(parsed.access_token),
@@ -245,10 +260,7 @@ impl TokenProvider {
         }))
     }
 
-    async fn grant_form(
-        &self,
-        state: &mut TokenState,
-    ) -> Result<Vec<(&'static str, String)>, SalesforceError> {
+    async fn grant_form(&self) -> Result<Vec<(&'static str, String)>, SalesforceError> {
         let client_id = ("client_id", self.client_id.clone());
         Ok(match &self.grant {
             Grant::ClientCredentials { client_secret } => vec![
@@ -281,19 +293,13 @@ impl TokenProvider {
                 client_secret,
                 configured,
             } => {
-                if state.refresh_token.is_none() {
-                    let stored = self
-                        .vault
-                        .rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret().to_owned())
-                        .await
-                        .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
-                    state.refresh_token =
-                        Some(stored.map_or_else(|| configured.clone(), SecretString::from));
-                }
-                let refresh_token = state
-                    .refresh_token
-                    .as_ref()
-                    .map_or_else(String::new, |t| t.expose_secret().to_owned());
+                // Read each time: another process may have rotated it since.
+                let stored = self
+                    .vault
+                    .rotated_token(REFRESH_TOKEN_NAME, configured.expose_secret().to_owned())
+                    .await
+                    .map_err(|e| SalesforceError::SharedState(e.to_string()))?;
+                let refresh_token = stored.unwrap_or_else(|| configured.expose_secret().to_owned());
                 let mut form = vec![
                     ("grant_type", "refresh_token".into()),
                     ("refresh_token", refresh_token),
@@ -318,5 +324,120 @@ fn token_error(status: StatusCode, body: &str) -> SalesforceError {
             status: status.as_u16(),
             message: upstream::excerpt(body),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex as StdMutex;
+
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::store::Store;
+
+    /// A token endpoint with refresh-token rotation: each refresh token works once, and
+    /// its answer carries the next one.
+    struct Rotating {
+        issued: StdMutex<u32>,
+        instance_url: String,
+    }
+
+    impl Respond for Rotating {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let form: HashMap<String, String> =
+                url_form(std::str::from_utf8(&request.body).unwrap_or_default());
+            let mut issued = self.issued.lock().expect("lock");
+            if form.get("refresh_token") != Some(&format!("refresh-{}", *issued + 1)) {
+                return ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                    "error": "invalid_grant", "error_description": "expired access/refresh token"
+                }));
+            }
+            *issued += 1;
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": format!("access-{}", *issued),
+                "refresh_token": format!("refresh-{}", *issued + 1),
+                "instance_url": self.instance_url,
+            }))
+        }
+    }
+
+    fn url_form(body: &str) -> HashMap<String, String> {
+        reqwest::Url::parse(&format!("http://x/?{body}"))
+            .map(|url| url.query_pairs().into_owned().collect())
+            .unwrap_or_default()
+    }
+
+    fn provider(server: &MockServer, store: &Store) -> TokenProvider {
+        let env: HashMap<String, String> = [
+            (
+                "COMPETITOR_SYNC__WEBHOOK__TOKEN",
+                "0123456789abcdef0123".to_owned(),
+            ),
+            ("COMPETITOR_SYNC__GONG__ACCESS_KEY", "key".to_owned()),
+            (
+                "COMPETITOR_SYNC__GONG__ACCESS_KEY_SECRET",
+                "secret".to_owned(),
+            ),
+            (
+                "COMPETITOR_SYNC__SALESFORCE__AUTH",
+                "refresh_token".to_owned(),
+            ),
+            (
+                "COMPETITOR_SYNC__SALESFORCE__CLIENT_ID",
+                "client".to_owned(),
+            ),
+            (
+                "COMPETITOR_SYNC__SALESFORCE__REFRESH_TOKEN",
+                "refresh-1".to_owned(),
+            ),
+            ("COMPETITOR_SYNC__SALESFORCE__LOGIN_URL", server.uri()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let settings = Settings::load_from(None, Some(env)).expect("settings");
+        TokenProvider::new(
+            &settings.salesforce,
+            reqwest::Client::new(),
+            Arc::new(store.clone()),
+        )
+    }
+
+    #[tokio::test]
+    async fn processes_sharing_a_store_refresh_with_the_token_last_rotated() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(Rotating {
+                issued: StdMutex::new(0),
+                instance_url: server.uri(),
+            })
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}/s.db", dir.path().display()))
+            .await
+            .expect("store");
+        let (first, second) = (provider(&server, &store), provider(&server, &store));
+
+        let first_token = first.token().await.expect("refresh-1 works");
+        // The other process rotates after the first one loaded its token.
+        let second_token = second.token().await.expect("the rotated refresh-2 works");
+        assert_eq!(second_token.value.expose_secret(), "access-2");
+        // The first process's access token expires: it must refresh with refresh-3, kept by
+        // the other process, not the refresh-2 it used to know.
+        let renewed = first.renew(&first_token).await.expect("renewed");
+        assert_eq!(renewed.value.expose_secret(), "access-3");
+
+        // Both at once: one after the other, each with the token last kept.
+        let (a, b) = tokio::join!(first.renew(&renewed), second.renew(&second_token));
+        let mut issued = vec![
+            a.expect("renewed").value.expose_secret().to_owned(),
+            b.expect("renewed").value.expose_secret().to_owned(),
+        ];
+        issued.sort();
+        assert_eq!(issued, ["access-4", "access-5"]);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{delegate, Store, StoreError};
+use super::{delegate, RecordKey, Store, StoreError};
 use crate::shared::{ActivePause, BoxFuture, SharedError, SharedLimits, Slot, TokenVault};
 
 impl Store {
@@ -95,5 +95,21 @@ impl TokenVault for Store {
         Box::pin(
             async move { Ok(Store::save_rotated_token(self, name, &configured, &value).await?) },
         )
+    }
+
+    fn lock(
+        &self,
+        name: &'static str,
+        holder: String,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<(), SharedError>> {
+        Box::pin(async move {
+            let key = [RecordKey::new("oauth", name)];
+            Ok(self.lock_records(&holder, &key, lease).await?)
+        })
+    }
+
+    fn unlock(&self, holder: String) -> BoxFuture<'_, Result<(), SharedError>> {
+        Box::pin(async move { Ok(self.unlock_records(&holder).await?) })
     }
 }

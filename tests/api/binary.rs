@@ -16,16 +16,16 @@ use crate::stand_ins::{
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_competitor-sync");
-const WEBHOOK_TOKEN: &str = "binary-test-webhook-token-42";
+pub(crate) const WEBHOOK_TOKEN: &str = "binary-test-webhook-token-42";
 const GONG_SECRET: &str = "binary-test-gong-secret-42";
 const SF_SECRET: &str = "binary-test-sf-secret-42";
 const ACCESS_TOKEN: &str = "00DBINARY!access-token-secret-42";
 
 /// A running service process and everything it printed.
-struct Service(ChildProcess);
+pub(crate) struct Service(pub(crate) ChildProcess);
 
 impl Service {
-    fn start(env: &HashMap<String, String>) -> Self {
+    pub(crate) fn start(env: &HashMap<String, String>) -> Self {
         Self(ChildProcess::start(
             Command::new(BIN).arg("serve").envs(env),
         ))
@@ -38,7 +38,7 @@ impl Service {
     }
 
     /// The address from the "listening" log line.
-    async fn address(&mut self) -> String {
+    pub(crate) async fn address(&mut self) -> String {
         self.0
             .wait_for("the listening line", |text| {
                 text.lines()
@@ -50,7 +50,7 @@ impl Service {
     }
 
     /// SIGTERM, then the exit status.
-    async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.0.child.id().to_string()])
             .status()

@@ -17,6 +17,7 @@ mod postgres_server;
 mod probes;
 mod process;
 mod reliability;
+mod replicas;
 mod salesforce_auth;
 mod sandbox;
 mod security;
