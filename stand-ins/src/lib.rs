@@ -8,11 +8,14 @@
 //!   HTTP with OAuth and the daily API allowance in `Sforce-Limit-Info`.
 //! - [`seed`]: the sandbox's world of calls and Opportunities; [`synthetic`]: a call of its
 //!   own for every number, for load and for tests.
+//! - [`postgres`]: not a stand-in but the real PostgreSQL server, throw-away, for the tests
+//!   and the benchmark to run the store on.
 //!
 //! The HTTP routers are axum's, for the sandbox and the benchmark; the tests put their own
 //! wiremock responders over [`gong::Calls::respond`] and the [`salesforce::rest`] functions.
 
 pub mod gong;
+pub mod postgres;
 mod rate_window;
 pub mod salesforce;
 pub mod seed;
