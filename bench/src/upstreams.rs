@@ -33,6 +33,8 @@ pub struct Counters {
     pub salesforce_query: AtomicU64,
     pub salesforce_update: AtomicU64,
     last_write: Mutex<Option<Instant>>,
+    /// When each Gong request arrived.
+    gong_arrivals: Mutex<Vec<Instant>>,
 }
 
 impl Counters {
@@ -46,6 +48,23 @@ impl Counters {
             .last_write
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The most Gong requests that arrived within any one second (of every replica).
+    pub fn gong_busiest_second(&self) -> usize {
+        let arrivals = self
+            .gong_arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (0..arrivals.len())
+            .map(|first| {
+                arrivals[first..]
+                    .iter()
+                    .take_while(|at| at.duration_since(arrivals[first]).as_secs_f64() < 1.0)
+                    .count()
+            })
+            .max()
+            .unwrap_or_default()
     }
 }
 
@@ -117,6 +136,11 @@ async fn count(State(counters): State<Arc<Counters>>, request: Request, next: Ne
     let path = request.uri().path().to_owned();
     let update = request.method() == Method::PATCH && path.ends_with("/composite/sobjects");
     let counter = if path == "/v2/calls/extensive" {
+        counters
+            .gong_arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Instant::now());
         Some(&counters.gong_requests)
     } else if path == "/services/oauth2/token" {
         Some(&counters.salesforce_token)
