@@ -12,6 +12,7 @@
 mod accept;
 mod audit;
 mod backfill;
+mod group;
 mod limits;
 mod locks;
 mod notify;
