@@ -317,3 +317,26 @@ async fn two_replicas_together_keep_to_gongs_rate() {
         );
     }
 }
+
+#[tokio::test]
+async fn without_notify_replicas_find_new_work_by_polling() {
+    // Behind a pooler in transaction mode LISTEN does not work: store.notify = false.
+    let cluster = Cluster::start(&[
+        ("STORE__NOTIFY", "false"),
+        ("WORKER__POLL_INTERVAL", "200ms"),
+    ])
+    .await;
+    let (_first, a) = cluster.replica().await;
+    let (_second, b) = cluster.replica().await;
+    let http = http();
+    let mut acknowledged = Vec::new();
+    for n in 0..6 {
+        let address = if n % 2 == 0 { &a } else { &b };
+        if post(&http, address, &cluster.webhook(n)).await {
+            acknowledged.push(n);
+        }
+    }
+    assert_eq!(acknowledged.len(), 6);
+    cluster.all_written(&acknowledged).await;
+    cluster.all_done(6).await;
+}
