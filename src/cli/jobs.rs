@@ -25,8 +25,8 @@ pub async fn list(
         return Ok("no jobs\n".to_owned());
     }
     let mut out = format!(
-        "{:<36}  {:<8}  {:>8}  {:<20}  {:<20}  OUTCOME\n",
-        "ID", "STATUS", "ATTEMPTS", "CALL", "UPDATED"
+        "{:<36}  {:<8}  {:>8}  {:<20}  {:<8}  {:<20}  OUTCOME\n",
+        "ID", "STATUS", "ATTEMPTS", "CALL", "FROM", "UPDATED"
     );
     for job in &views {
         let outcome = job
@@ -36,11 +36,12 @@ pub async fn list(
             .unwrap_or("");
         writeln!(
             out,
-            "{:<36}  {:<8}  {:>8}  {:<20}  {:<20}  {}",
+            "{:<36}  {:<8}  {:>8}  {:<20}  {:<8}  {:<20}  {}",
             job.id,
             job.status.as_str(),
             job.attempts,
             job.call_id,
+            job.origin.as_str(),
             short_time(&job.updated_at),
             shorten(outcome, OUTCOME_WIDTH)
         )?;
@@ -64,6 +65,7 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
         job.call_id,
         if job.is_test { " (test delivery)" } else { "" }
     )?;
+    writeln!(out, "from        {}", job.origin)?;
     writeln!(
         out,
         "status      {}{} after {} attempt(s)",

@@ -18,6 +18,8 @@ impl Store {
             spacing: Duration,
             daily_limit: u32,
         ) -> Result<Slot, StoreError>;
+        /// Requests for `api` taken from today's allowance (UTC day, the store's clock).
+        pub async fn requests_used_today(&self, api: &str) -> Result<u64, StoreError>;
         /// How much longer every request for `api` is held, if it is.
         pub async fn requests_held_for(&self, api: &str) -> Result<Option<Duration>, StoreError>;
         /// Holds every request for `api` for `length` from now (a 429's `Retry-After`); a

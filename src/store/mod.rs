@@ -13,7 +13,8 @@
 //! - [`operator`]: what operators read and do (lists, one job, replay, purge, counts);
 //! - [`backfill`]: a date range's progress, committed page by page with its jobs;
 //! - [`limits`]: the Gong allowance and pauses, on the store's clock;
-//! - [`oauth`]: a rotated Salesforce refresh token.
+//! - [`oauth`]: a rotated Salesforce refresh token;
+//! - [`sweeps`]: the catch-up sweep: one sweeper at a time, its last run, the calls it queues.
 //!
 //! What every backend guarantees is checked by one contract suite (`tests/store`), run
 //! against each; `docs/architecture.md` lists it.
@@ -29,6 +30,7 @@ mod postgres;
 mod queue;
 mod report;
 mod sqlite;
+mod sweeps;
 mod types;
 
 pub use crate::shared::{ActivePause, Slot};
@@ -36,9 +38,10 @@ pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
 pub use locks::RecordKey;
 pub use queue::Due;
 pub use report::{rfc3339, JobDetail, JobView};
+pub use sweeps::SweepStatus;
 pub use types::{
-    Delivery, Disposition as DeliveryDisposition, Ending, FieldWrite, Job, JobReport, JobStatus,
-    KeptPlan, NewJob, QueueDepth, Resolution, Target, TargetStatus,
+    Delivery, Disposition as DeliveryDisposition, Ending, FieldWrite, Job, JobOrigin, JobReport,
+    JobStatus, KeptPlan, NewJob, QueueDepth, Resolution, Target, TargetStatus,
 };
 
 use crate::retry::{Classify, Disposition};

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{FieldWrite, Job, JobReport, JobStatus, Store, StoreError, Target};
+use super::{FieldWrite, Job, JobOrigin, JobReport, JobStatus, Store, StoreError, Target};
 
 /// A job as operators see it: times as RFC 3339, no payload.
 #[derive(Serialize)]
@@ -21,6 +21,8 @@ pub struct JobView {
     pub next_attempt_at: Option<String>,
     /// A dry run: nothing is or was written to the CRM.
     pub dry_run: bool,
+    /// Where it came from: a webhook, the sweep, a backfill, `sync`.
+    pub origin: JobOrigin,
 }
 
 impl From<&Job> for JobView {
@@ -37,6 +39,7 @@ impl From<&Job> for JobView {
             updated_at: rfc3339(job.updated_at),
             next_attempt_at: (job.status == JobStatus::Queued).then(|| rfc3339(job.run_after)),
             dry_run: job.dry_run,
+            origin: job.origin,
         }
     }
 }

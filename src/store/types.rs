@@ -48,6 +48,43 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// Where a job came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOrigin {
+    /// Gong's webhook (or a relay's).
+    Webhook,
+    /// The catch-up sweep found the call without a job: its webhook never came.
+    Sweep,
+    /// `competitor-sync backfill`.
+    Backfill,
+    /// `competitor-sync sync --call-id`.
+    Sync,
+}
+
+impl JobOrigin {
+    pub const ALL: [JobOrigin; 4] = [Self::Webhook, Self::Sweep, Self::Backfill, Self::Sync];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Sweep => "sweep",
+            Self::Backfill => "backfill",
+            Self::Sync => "sync",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+impl fmt::Display for JobOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A webhook accepted for processing.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
@@ -127,6 +164,7 @@ pub struct Job {
     pub run_after: i64,
     /// Finished under dry run: nothing was written to the CRM.
     pub dry_run: bool,
+    pub origin: JobOrigin,
     /// What an earlier attempt planned once it had fetched the call: a retry caused by
     /// Salesforce alone writes from it without asking Gong.
     #[serde(skip)]

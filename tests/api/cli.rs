@@ -137,6 +137,7 @@ async fn show_prints_what_was_written() {
         masked.join("\n"),
         "job         <id>
 call        7782342274025937895
+from        webhook
 status      done after 1 attempt(s)
 created     <time>
 updated     <time>

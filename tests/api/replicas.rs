@@ -214,13 +214,8 @@ async fn a_replica_killed_under_load_loses_nothing() {
         "the survivor takes every webhook"
     );
     cluster.all_written(&acknowledged).await;
-    let store = cluster.store().await;
-    let depth = store.queue_depth().await.expect("depth");
-    assert_eq!(
-        depth.done,
-        u64::from(CALLS),
-        "every job ends done: {depth:?}"
-    );
+    // The dead replica's claimed jobs come back when their leases run out.
+    cluster.all_done(CALLS).await;
 }
 
 #[tokio::test]

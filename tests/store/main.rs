@@ -14,6 +14,7 @@ mod operator;
 mod postgres_server;
 mod queue;
 mod support;
+mod sweeps;
 
 pub use support::TestStore;
 
@@ -83,4 +84,11 @@ contract! {
         an_expired_lock_is_taken_over,
     ],
     oauth: [a_rotated_token_is_used_only_while_its_origin_is_configured],
+    sweeps: [
+        one_process_sweeps_per_interval,
+        a_sweeper_that_died_is_taken_over_after_its_lease,
+        only_calls_without_a_job_are_queued,
+        a_webhook_after_the_sweep_makes_no_second_job,
+        todays_requests_are_counted,
+    ],
 }

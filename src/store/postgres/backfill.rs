@@ -5,7 +5,9 @@ use sqlx::Row;
 use super::accept::lock_calls;
 use super::rows::{depth_from_rows, insert_queued, QueuedJob};
 use super::PgStore;
-use crate::store::{BackfillProgress, JobStatus, Page, PageEnqueued, QueueDepth, StoreError};
+use crate::store::{
+    BackfillProgress, JobOrigin, JobStatus, Page, PageEnqueued, QueueDepth, StoreError,
+};
 
 impl PgStore {
     pub async fn backfill_progress(
@@ -69,6 +71,7 @@ impl PgStore {
                         content_hash: "",
                         dry_run,
                         backfill: Some(range),
+                        origin: JobOrigin::Backfill,
                     };
                     insert_queued(&mut tx, &queued).await?;
                     counts.queued += 1;

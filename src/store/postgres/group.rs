@@ -82,7 +82,9 @@ fn decide<'a>(
     writes: &mut Writes<'a>,
     bound: Option<&mut QueueBound>,
 ) -> Result<Delivery, StoreError> {
-    let same_inputs = |l: &Latest| l.hash == job.content_hash;
+    // The same payload, or a call taken from Gong itself (the sweep, a backfill, `sync`; no
+    // delivery hash), which the webhook announcing that call would not change.
+    let same_inputs = |l: &Latest| l.hash == job.content_hash || l.hash.is_empty();
     let current = latest.get(job.call_id).cloned();
     let (job_id, disposition) = match current {
         Some(l) if l.status == "queued" => {

@@ -57,6 +57,18 @@ impl PgStore {
         }
     }
 
+    pub async fn requests_used_today(&self, api: &str) -> Result<u64, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT CASE WHEN day = now_ms() / $2 THEN used ELSE 0 END FROM api_quota \
+             WHERE api = $1",
+        )
+        .bind(api)
+        .bind(DAY_MS)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(used.map_or(0, |used| u64::try_from(used).unwrap_or_default()))
+    }
+
     pub async fn requests_held_for(&self, api: &str) -> Result<Option<Duration>, StoreError> {
         let left: Option<i64> = sqlx::query_scalar(
             "SELECT blocked_until - now_ms() FROM api_quota \

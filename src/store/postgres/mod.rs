@@ -20,6 +20,7 @@ mod oauth;
 mod operator;
 mod queue;
 mod rows;
+mod sweeps;
 
 use std::str::FromStr;
 use std::sync::atomic::Ordering;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::rows::{insert_queued, job_from_row, QueuedJob, JOB_COLUMNS};
 use super::PgStore;
-use crate::store::{Due, Ending, Job, JobStatus, KeptPlan, StoreError};
+use crate::store::{Due, Ending, Job, JobOrigin, JobStatus, KeptPlan, StoreError};
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
@@ -133,6 +133,7 @@ impl PgStore {
             content_hash: "",
             dry_run,
             backfill: None,
+            origin: JobOrigin::Sync,
         };
         let id = insert_queued(&mut conn, &queued).await?;
         self.pending.added(1);

@@ -4,10 +4,10 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::store::{Job, JobStatus, QueueDepth, StoreError};
+use crate::store::{Job, JobOrigin, JobStatus, QueueDepth, StoreError};
 
 pub(super) const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, \
-    lease_id, last_error, outcome, result, created_at, updated_at, run_after, dry_run, plan";
+    lease_id, last_error, outcome, result, created_at, updated_at, run_after, dry_run, plan, origin";
 
 /// A job to insert, queued and due at once.
 pub(super) struct QueuedJob<'a> {
@@ -19,6 +19,7 @@ pub(super) struct QueuedJob<'a> {
     pub dry_run: bool,
     /// The backfill range that queued it.
     pub backfill: Option<&'a str>,
+    pub origin: JobOrigin,
 }
 
 /// Inserts `job` as queued and due now; returns its new id.
@@ -29,8 +30,8 @@ pub(super) async fn insert_queued(
     let id = Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, \
-             created_at, updated_at, dry_run, backfill) \
-         SELECT $1, $2, $3, $4, $5, 'queued', t, t, t, $6, $7 FROM now_ms() AS t",
+             created_at, updated_at, dry_run, backfill, origin) \
+         SELECT $1, $2, $3, $4, $5, 'queued', t, t, t, $6, $7, $8 FROM now_ms() AS t",
     )
     .bind(&id)
     .bind(job.call_id)
@@ -39,6 +40,7 @@ pub(super) async fn insert_queued(
     .bind(job.content_hash)
     .bind(job.dry_run)
     .bind(job.backfill)
+    .bind(job.origin.as_str())
     .execute(conn)
     .await?;
     Ok(id)
@@ -95,6 +97,8 @@ pub(super) fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
         updated_at: row.try_get("updated_at")?,
         run_after: row.try_get("run_after")?,
         dry_run: row.try_get("dry_run")?,
+        origin: JobOrigin::parse(&row.try_get::<String, _>("origin")?)
+            .ok_or_else(|| corrupt("unknown origin".to_owned()))?,
         plan,
         id,
     })

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::rows::{insert_queued, QueuedJob};
 use super::write::Writer;
 use super::{now_ms, PendingJobs, SqliteStore};
-use crate::store::{Delivery, DeliveryDisposition as Disposition, NewJob, StoreError};
+use crate::store::{Delivery, DeliveryDisposition as Disposition, JobOrigin, NewJob, StoreError};
 
 /// The queue limit, and how many jobs are waiting or running as the group goes.
 struct QueueBound {
@@ -162,15 +162,12 @@ async fn accept_one(
                     disposition: Disposition::Joined,
                 }
             }
-            Some(latest) if latest.status == "running" && latest.hash == job.content_hash => {
-                Delivery {
-                    job_id: latest.id,
-                    disposition: Disposition::Joined,
-                }
-            }
+            Some(latest) if latest.status == "running" && latest.covers(job) => Delivery {
+                job_id: latest.id,
+                disposition: Disposition::Joined,
+            },
             Some(latest)
-                if matches!(latest.status.as_str(), "done" | "skipped")
-                    && latest.hash == job.content_hash =>
+                if matches!(latest.status.as_str(), "done" | "skipped") && latest.covers(job) =>
             {
                 Delivery {
                     job_id: latest.id,
@@ -228,6 +225,15 @@ struct Latest {
     /// writes are still to be made.
     status: String,
     hash: String,
+}
+
+impl Latest {
+    /// Whether this job's inputs stand for the delivery's: the same payload, or a call taken
+    /// from Gong itself (the sweep, a backfill, `sync`; no delivery hash), which the
+    /// webhook announcing that call would not change.
+    fn covers(&self, job: &NewJob<'_>) -> bool {
+        self.hash == job.content_hash || self.hash.is_empty()
+    }
 }
 
 async fn latest_job(
@@ -297,6 +303,7 @@ async fn queue_new(
         content_hash: job.content_hash,
         dry_run: false,
         backfill: None,
+        origin: JobOrigin::Webhook,
     };
     insert_queued(tx, &queued, now).await
 }

@@ -6,7 +6,9 @@ use sqlx::Row;
 
 use super::rows::{depth_from_rows, insert_queued, QueuedJob};
 use super::{now_ms, SqliteStore};
-use crate::store::{BackfillProgress, JobStatus, Page, PageEnqueued, QueueDepth, StoreError};
+use crate::store::{
+    BackfillProgress, JobOrigin, JobStatus, Page, PageEnqueued, QueueDepth, StoreError,
+};
 
 impl SqliteStore {
     /// The progress recorded for `range`, if it was started before.
@@ -79,6 +81,7 @@ impl SqliteStore {
                                 content_hash: "",
                                 dry_run,
                                 backfill: Some(range),
+                                origin: JobOrigin::Backfill,
                             };
                             insert_queued(tx.conn(), &queued, now).await?;
                             counts.queued += 1;

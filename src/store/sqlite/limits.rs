@@ -54,6 +54,17 @@ impl SqliteStore {
             .await
     }
 
+    pub async fn requests_used_today(&self, api: &str) -> Result<u64, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT CASE WHEN day = ?1 THEN used ELSE 0 END FROM api_quota WHERE api = ?2",
+        )
+        .bind(now_ms() / DAY_MS)
+        .bind(api)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(used.map_or(0, |used| u64::try_from(used).unwrap_or_default()))
+    }
+
     pub async fn requests_held_for(&self, api: &str) -> Result<Option<Duration>, StoreError> {
         let until: Option<i64> =
             sqlx::query_scalar("SELECT blocked_until FROM api_quota WHERE api = ?1")

@@ -17,6 +17,7 @@ mod oauth;
 mod operator;
 mod queue;
 mod rows;
+mod sweeps;
 mod write;
 
 use std::path::Path;

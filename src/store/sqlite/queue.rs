@@ -9,7 +9,7 @@ use super::{now_ms, SqliteStore};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Row;
 
-use crate::store::{Due, Ending, Job, JobStatus, KeptPlan, StoreError};
+use crate::store::{Due, Ending, Job, JobOrigin, JobStatus, KeptPlan, StoreError};
 
 impl SqliteStore {
     pub async fn due(&self, limit: usize) -> Result<Due, StoreError> {
@@ -136,6 +136,7 @@ impl SqliteStore {
                     content_hash: "",
                     dry_run,
                     backfill: None,
+                    origin: JobOrigin::Sync,
                 };
                 let id = insert_queued(&mut writer, &queued, now_ms()).await?;
                 self.pending.added(1);

@@ -4,12 +4,12 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::store::{Job, JobStatus, QueueDepth, StoreError};
+use crate::store::{Job, JobOrigin, JobStatus, QueueDepth, StoreError};
 
 pub(super) const JOB_COLUMNS: &str =
     "id, call_id, is_test, call_data, status, attempts, lease_id, \
                            last_error, outcome, result, created_at, updated_at, run_after, \
-                           dry_run, plan";
+                           dry_run, plan, origin";
 
 /// A job to insert, queued and due at once.
 pub(super) struct QueuedJob<'a> {
@@ -21,6 +21,7 @@ pub(super) struct QueuedJob<'a> {
     pub dry_run: bool,
     /// The backfill range that queued it.
     pub backfill: Option<&'a str>,
+    pub origin: JobOrigin,
 }
 
 /// Inserts `job` as queued, due at `now`; returns its new id.
@@ -32,8 +33,8 @@ pub(super) async fn insert_queued(
     let id = Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO jobs (id, call_id, is_test, call_data, content_hash, status, run_after, \
-             created_at, updated_at, dry_run, backfill) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7, ?8)",
+             created_at, updated_at, dry_run, backfill, origin) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?6, ?7, ?8, ?9)",
     )
     .bind(&id)
     .bind(job.call_id)
@@ -43,6 +44,7 @@ pub(super) async fn insert_queued(
     .bind(now)
     .bind(job.dry_run)
     .bind(job.backfill)
+    .bind(job.origin.as_str())
     .execute(conn)
     .await?;
     Ok(id)
@@ -99,6 +101,8 @@ pub(super) fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
         updated_at: row.try_get("updated_at")?,
         run_after: row.try_get("run_after")?,
         dry_run: row.try_get("dry_run")?,
+        origin: JobOrigin::parse(&row.try_get::<String, _>("origin")?)
+            .ok_or_else(|| corrupt("unknown origin".to_owned()))?,
         plan,
         id,
     })
