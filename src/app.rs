@@ -18,6 +18,7 @@ use crate::gong::GongClient;
 use crate::http::{self, headers, idle, AppState, Limits, WebhookAuth};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError, StoreOptions};
+use crate::sweep::Sweeper;
 use crate::telemetry;
 use crate::worker::{self, PoolSettings, Worker};
 
@@ -41,6 +42,7 @@ pub struct Application {
     store: Store,
     worker: Arc<Worker>,
     pool: PoolSettings,
+    sweeper: Arc<Sweeper>,
 }
 
 impl Application {
@@ -58,6 +60,7 @@ impl Application {
             );
         }
         let worker = Arc::new(build_worker(&settings, &store)?);
+        let sweeper = Arc::new(build_sweeper(&settings, &worker));
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .map_err(|source| StartupError::Bind {
@@ -69,6 +72,7 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             max_body_bytes: settings.server.max_body_bytes,
             auth: webhook_auth,
+            sweep_enabled: sweeper.enabled(),
         };
         let router = http::router(
             state,
@@ -88,6 +92,7 @@ impl Application {
             store,
             worker,
             pool: pool_settings(&settings),
+            sweeper,
         })
     }
 
@@ -102,6 +107,11 @@ impl Application {
     /// The worker the pool runs, for callers that run jobs themselves ([`Worker::run_due`]).
     pub fn worker(&self) -> Arc<Worker> {
         Arc::clone(&self.worker)
+    }
+
+    /// The catch-up sweep, for callers that sweep themselves ([`Sweeper::sweep_now`]).
+    pub fn sweeper(&self) -> Arc<Sweeper> {
+        Arc::clone(&self.sweeper)
     }
 
     /// Runs without background workers: [`Application::run_until`] then only serves HTTP,
@@ -121,6 +131,7 @@ impl Application {
         let stop = CancellationToken::new();
         let grace = self.pool.shutdown_grace;
         let workers = tokio::spawn(worker::run_pool(self.worker, self.pool, stop.clone()));
+        let sweeps = tokio::spawn(self.sweeper.run(stop.clone()));
         let stop_serving = stop.clone();
         let served = serve(
             self.listener,
@@ -137,6 +148,9 @@ impl Application {
         stop.cancel();
         if let Err(error) = workers.await {
             tracing::error!(%error, "a worker task ended abnormally");
+        }
+        if let Err(error) = sweeps.await {
+            tracing::error!(%error, "the sweep task ended abnormally");
         }
         self.store.close().await;
         tracing::info!("stopped");
@@ -243,6 +257,16 @@ pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, Startu
         batch_window: settings.worker.batch_window,
         dry_run: settings.sync.dry_run,
     })
+}
+
+/// The catch-up sweep of `settings`, with `worker`'s clients; `competitor-sync sweep` runs
+/// the same one.
+pub fn build_sweeper(settings: &Settings, worker: &Arc<Worker>) -> Sweeper {
+    Sweeper::new(
+        Arc::clone(worker),
+        settings.sweep.clone(),
+        settings.gong.daily_limit.get(),
+    )
 }
 
 /// The worker pool settings of `settings`.

@@ -2,7 +2,8 @@
 //! records linked to that call.
 //!
 //! Webhook in ([`http`]) → durable job ([`store`]) → worker ([`worker`]) fetching the call
-//! ([`gong`]), planning the writes ([`sync`], pure) and writing them ([`salesforce`]).
+//! ([`gong`]), planning the writes ([`sync`], pure) and writing them ([`salesforce`]). The
+//! catch-up [`sweep`] queues the calls whose webhook never came.
 
 pub mod app;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod retry;
 pub mod salesforce;
 pub mod shared;
 pub mod store;
+pub mod sweep;
 pub mod sync;
 pub mod telemetry;
 mod upstream;

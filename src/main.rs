@@ -5,6 +5,7 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use competitor_sync::config::Settings;
 use competitor_sync::store::JobStatus;
+use competitor_sync::worker::Worker;
 use competitor_sync::{app, telemetry, Application};
 
 /// Writes the competitors Gong hears on sales calls into the linked Salesforce Opportunities.
@@ -130,6 +132,26 @@ enum Command {
         #[arg(long)]
         restart: bool,
     },
+    /// Run one catch-up sweep now: queue the calls whose webhook never came.
+    ///
+    /// The service sweeps by itself every sweep.interval (one replica at a time); this runs
+    /// one at once. It lists the calls Gong has from sweep.lookback ago to sweep.min_age
+    /// ago, with their CRM context and trackers, and queues a job for each call that has
+    /// none, passes the sweep's filter and has something to write; the running service does
+    /// the work. Prints what it listed, found known and queued. Exits 0 when the window was
+    /// listed (or the sweep stopped at sweep.reserve), 1 when Gong could not be read or
+    /// another process is sweeping now.
+    ///
+    /// Example:
+    ///   competitor-sync sweep --once
+    #[command(verbatim_doc_comment)]
+    Sweep {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Sweep once and exit (the service itself sweeps every sweep.interval).
+        #[arg(long, required = true)]
+        once: bool,
+    },
     /// Inspect, replay and tidy the jobs in the store.
     ///
     /// Reads the store named by store.url (the service may be running); needs no Gong or
@@ -219,6 +241,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve(config.config),
         Command::Jobs { config, action } => jobs(config.config, action),
+        Command::Sweep { config, once: _ } => sweep(config.config),
         Command::Check { config } => check(config.config),
         Command::Sync {
             config,
@@ -302,16 +325,30 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
     }
 }
 
-fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result<()> {
+/// Runs a one-off command with the service's worker (its store, Gong and Salesforce clients)
+/// and closes the store after it. No start-up recovery here: the service may be running on
+/// this store, and its jobs must keep their leases (jobs a crashed run left running are due
+/// once theirs expire).
+fn with_worker<T, F, Fut>(config: Option<PathBuf>, command: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Settings, Arc<Worker>) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
     let settings = Settings::load(config.as_deref())?;
     telemetry::init_cli_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
+    runtime.block_on(async {
         let store = app::open_store(&settings.store).await?;
-        let worker = app::build_worker(&settings, &store)?;
-        let report = cli::sync::run(&worker, call_id, dry_run).await;
+        let worker = Arc::new(app::build_worker(&settings, &store)?);
+        let result = command(settings, worker).await;
         store.close().await;
-        report
+        result
+    })
+}
+
+fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result<()> {
+    let report = with_worker(config, |_, worker| async move {
+        cli::sync::run(&worker, call_id, dry_run).await
     })?;
     emit(&report.text)?;
     if report.succeeded {
@@ -322,17 +359,15 @@ fn sync(config: Option<PathBuf>, call_id: &str, dry_run: bool) -> anyhow::Result
 }
 
 fn backfill(config: Option<PathBuf>, options: cli::backfill::Options) -> anyhow::Result<()> {
-    let settings = Settings::load(config.as_deref())?;
-    telemetry::init_cli_logging();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        // No start-up recovery here: the service may be running on this store, and its jobs
-        // must keep their leases. Jobs a crashed run left running are due once theirs expire.
-        let store = app::open_store(&settings.store).await?;
-        let worker = Arc::new(app::build_worker(&settings, &store)?);
-        let report = cli::backfill::run(worker, app::pool_settings(&settings), options).await;
-        store.close().await;
-        report
+    let report = with_worker(config, |settings, worker| async move {
+        cli::backfill::run(worker, app::pool_settings(&settings), options).await
+    })?;
+    emit(&report)
+}
+
+fn sweep(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let report = with_worker(config, |settings, worker| async move {
+        cli::sweep::run(&app::build_sweeper(&settings, &worker)).await
     })?;
     emit(&report)
 }

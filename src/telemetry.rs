@@ -24,6 +24,9 @@ pub const SALESFORCE_API_USED: &str = "competitor_sync_salesforce_api_requests_u
 pub const SALESFORCE_API_MAX: &str = "competitor_sync_salesforce_api_requests_limit";
 pub const SALESFORCE_PAUSED: &str = "competitor_sync_salesforce_paused";
 pub const TARGETS_FAILED: &str = "competitor_sync_targets_failed_total";
+pub const SWEEP_RUNS: &str = "competitor_sync_sweep_runs_total";
+pub const SWEEP_RECOVERED: &str = "competitor_sync_sweep_calls_recovered_total";
+pub const SWEEP_LAST_SUCCESS: &str = "competitor_sync_sweep_last_success_timestamp_seconds";
 
 /// The `outcome` labels of [`WEBHOOKS_RECEIVED`], as `http::webhook` counts them.
 pub const WEBHOOK_OUTCOMES: [&str; 8] = [
@@ -36,6 +39,8 @@ pub const WEBHOOK_OUTCOMES: [&str; 8] = [
     "unavailable",
     "error",
 ];
+/// The `outcome` labels of [`SWEEP_RUNS`], as `sweep` counts them.
+pub const SWEEP_OUTCOMES: [&str; 4] = ["completed", "stopped_at_reserve", "incomplete", "failed"];
 /// The `outcome` labels of [`JOBS_COMPLETED`].
 pub const JOB_OUTCOMES: [&str; 4] = ["synced", "skipped", "failed", "dry_run"];
 
@@ -142,6 +147,19 @@ fn describe() {
         "1 while Salesforce work is paused after REQUEST_LIMIT_EXCEEDED"
     );
     metrics::describe_counter!(
+        SWEEP_RUNS,
+        "Catch-up sweeps run by this process, by outcome (completed, stopped_at_reserve, incomplete, failed)"
+    );
+    metrics::describe_counter!(
+        SWEEP_RECOVERED,
+        "Calls the catch-up sweep queued because no webhook had brought them"
+    );
+    metrics::describe_gauge!(
+        SWEEP_LAST_SUCCESS,
+        metrics::Unit::Seconds,
+        "Unix time of the last completed catch-up sweep by any process"
+    );
+    metrics::describe_counter!(
         TARGETS_FAILED,
         "Records that could not be written (dead letters), by Salesforce error code"
     );
@@ -152,7 +170,8 @@ fn describe() {
 /// label set cannot all be registered and appear with their first event:
 /// [`UPSTREAM_REQUESTS`] (`status` is any HTTP status) and [`TARGETS_FAILED`] (`code` is
 /// any Salesforce error code). The Salesforce API usage gauges wait for Salesforce's first
-/// report, as a 0 would read as "nothing used"; queue depth and the oldest queued job's age
+/// report, as a 0 would read as "nothing used", and the last sweep's time for the first
+/// completed sweep; queue depth and the oldest queued job's age
 /// are read from the store at every scrape.
 fn register_fixed_series() {
     for outcome in WEBHOOK_OUTCOMES {
@@ -162,6 +181,10 @@ fn register_fixed_series() {
         metrics::counter!(JOBS_COMPLETED, "outcome" => outcome).increment(0);
     }
     metrics::counter!(JOB_RETRIES).increment(0);
+    for outcome in SWEEP_OUTCOMES {
+        metrics::counter!(SWEEP_RUNS, "outcome" => outcome).increment(0);
+    }
+    metrics::counter!(SWEEP_RECOVERED).increment(0);
     // A registered histogram is exported with empty buckets until its first sample.
     let _ = metrics::histogram!(JOB_DURATION);
     // At 0 (not paused), without overwriting a pause already recorded.
@@ -213,6 +236,20 @@ pub fn salesforce_api_usage(used: u64, max: u64) {
 
 pub fn salesforce_paused(paused: bool) {
     metrics::gauge!(SALESFORCE_PAUSED).set(if paused { 1.0 } else { 0.0 });
+}
+
+/// `outcome` is one of [`SWEEP_OUTCOMES`].
+pub fn sweep_ran(outcome: &'static str) {
+    metrics::counter!(SWEEP_RUNS, "outcome" => outcome).increment(1);
+}
+
+pub fn sweep_recovered(calls: usize) {
+    metrics::counter!(SWEEP_RECOVERED).increment(calls as u64);
+}
+
+/// The last completed sweep, Unix ms, as the store records it for every process.
+pub fn sweep_last_success(unix_ms: i64) {
+    metrics::gauge!(SWEEP_LAST_SUCCESS).set(unix_ms as f64 / 1000.0);
 }
 
 pub fn target_failed(code: &str) {

@@ -33,7 +33,9 @@ mod demo {
 /// lists the Opportunities and their Main Competitors; GET /sandbox/opportunities gives them
 /// as JSON (/sandbox/opportunities.txt as tab-separated text).
 ///
-/// `fire` sends the seeded calls' webhooks to the service, signed with Standard Webhooks.
+/// `fire` sends the seeded calls' webhooks to the service, signed with Standard Webhooks,
+/// all but one: that call's delivery is "lost", and the service's catch-up sweep (every 20
+/// seconds with config/sandbox.toml) finds it in Gong and writes its Opportunity.
 ///
 /// Every credential defaults to the demo values in config/sandbox.env, so:
 ///   competitor-sync-sandbox                          # terminal 1
@@ -117,7 +119,8 @@ struct FireArgs {
     /// as in config/sandbox.env].
     #[arg(long, env = "SANDBOX_WEBHOOK_SECRET", default_value = demo::WEBHOOK_SECRET, hide_default_value = true)]
     secret: String,
-    /// Only this call (repeatable); by default every seeded call.
+    /// Only this call (repeatable); by default every seeded call but the one whose webhook
+    /// was lost (7782342274025937990), which the service's catch-up sweep finds in Gong.
     #[arg(long = "call", value_name = "CALL_ID")]
     calls: Vec<String>,
     /// Flag the webhooks isTest, as Gong's "Test now" does (the service writes nothing).

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use competitor_sync::gong::GongError;
-use competitor_sync::retry::{Classify, Disposition};
+use competitor_sync::gong::CallListing;
 use competitor_sync::store::{ListedCall, Page, PageEnqueued, QueueDepth};
 use competitor_sync::worker::{self, PoolSettings, Worker};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -15,8 +14,6 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Time};
 use tokio_util::sync::CancellationToken;
 
-/// Listing attempts per page before giving up on a Gong outage (rate limits do not count).
-const LISTING_ATTEMPTS: u32 = 5;
 /// How often the job counts are read while jobs run.
 const REFRESH: Duration = Duration::from_millis(250);
 
@@ -143,10 +140,17 @@ async fn list(
     if progress.complete {
         return Ok(tally);
     }
+    let listing = CallListing {
+        from: &options.from,
+        to: &options.to,
+        workspace_id: None,
+        trackers: false,
+    };
     let mut cursor = progress.cursor;
     while !interrupted.is_cancelled() {
         let page = tokio::select! {
-            page = list_page(worker, options, cursor.as_deref()) => page?,
+            page = worker.gong.list_page_patiently(&listing, cursor.as_deref()) => page
+                .context("cannot list the calls; run the same command again to resume")?,
             () = interrupted.cancelled() => break,
         };
         let calls: Vec<ListedCall> = page
@@ -180,37 +184,6 @@ async fn list(
         }
     }
     Ok(tally)
-}
-
-/// One page, waiting out Gong's rate limit and retrying a short outage.
-async fn list_page(
-    worker: &Worker,
-    options: &Options,
-    cursor: Option<&str>,
-) -> anyhow::Result<competitor_sync::gong::ListedPage> {
-    let mut failures = 0;
-    loop {
-        match worker
-            .gong
-            .list_calls(&options.from, &options.to, cursor)
-            .await
-        {
-            Ok(page) => return Ok(page),
-            // The shared limiter already backs off; the next try waits for it.
-            Err(GongError::RateLimited { .. }) => {}
-            Err(error) => match error.disposition() {
-                Disposition::Retry { .. } if failures + 1 < LISTING_ATTEMPTS => {
-                    failures += 1;
-                    tracing::warn!(%error, "listing calls failed; trying again");
-                    tokio::time::sleep(Duration::from_secs(2u64.pow(failures))).await;
-                }
-                _ => {
-                    return Err(error)
-                        .context("cannot list the calls; run the same command again to resume")
-                }
-            },
-        }
-    }
 }
 
 /// Waits until every job of the range has finished, showing the counts.

@@ -3,4 +3,5 @@
 pub mod backfill;
 pub mod check;
 pub mod jobs;
+pub mod sweep;
 pub mod sync;

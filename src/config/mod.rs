@@ -18,6 +18,7 @@ mod salesforce;
 mod server;
 mod sources;
 mod store;
+mod sweep;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ pub use log::{LogFormat, LogSettings};
 pub use salesforce::{SalesforceAuth, SalesforceSettings};
 pub use server::ServerSettings;
 pub use store::{StoreSettings, StoreUrl};
+pub use sweep::SweepSettings;
 pub use sync::{is_api_name, SyncSettings};
 pub use webhook::WebhookSettings;
 pub use worker::{RetrySettings, WorkerSettings};
@@ -39,6 +41,7 @@ use gong::RawGong;
 use salesforce::RawSalesforce;
 use sources::Sources;
 use store::RawStore;
+use sweep::RawSweep;
 use webhook::RawWebhook;
 
 pub(crate) const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -55,6 +58,7 @@ pub struct Settings {
     pub gong: GongSettings,
     pub salesforce: SalesforceSettings,
     pub sync: SyncSettings,
+    pub sweep: SweepSettings,
     pub worker: WorkerSettings,
     pub retry: RetrySettings,
     pub log: LogSettings,
@@ -76,6 +80,7 @@ struct RawSettings {
     salesforce: RawSalesforce,
     #[serde(default)]
     sync: SyncSettings,
+    sweep: RawSweep,
     worker: WorkerSettings,
     retry: RetrySettings,
     log: LogSettings,
@@ -147,6 +152,7 @@ impl RawSettings {
             gong,
             salesforce,
             sync,
+            sweep,
             worker,
             retry,
             log,
@@ -160,6 +166,7 @@ impl RawSettings {
         let gong = gong.validate()?;
         let salesforce = salesforce.validate()?;
         sync.validate_rules()?;
+        let sweep = sweep.validate(gong.daily_limit.get())?;
         worker.validate()?;
         retry.validate()?;
         log.validate()?;
@@ -171,6 +178,7 @@ impl RawSettings {
             gong,
             salesforce,
             sync,
+            sweep,
             worker,
             retry,
             log,

@@ -97,6 +97,12 @@ fn invalid_values_name_their_key() {
         error_for(&[("COMPETITOR_SYNC__WORKER__CONCURRENCY", "0")]).contains("worker.concurrency")
     );
     assert!(error_for(&[("COMPETITOR_SYNC__RETRY__MAX_DELAY", "1s")]).contains("retry.base_delay"));
+    assert!(
+        error_for(&[("COMPETITOR_SYNC__SWEEP__MIN_AGE", "3d")]).contains("sweep.lookback"),
+        "the window would be empty"
+    );
+    assert!(error_for(&[("COMPETITOR_SYNC__SWEEP__SCOPE", "Everyone")]).contains("sweep.scope"));
+    assert!(error_for(&[("COMPETITOR_SYNC__SWEEP__RESERVE", "lots")]).contains("sweep.reserve"));
 }
 
 #[test]

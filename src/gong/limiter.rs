@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use crate::shared::{SharedLimits, Slot};
 
-/// The shared allowance's name for Gong's.
-const API: &str = "gong";
+/// The name of Gong's allowance among those the store keeps for every process.
+pub const SHARED_ALLOWANCE: &str = "gong";
+const API: &str = SHARED_ALLOWANCE;
 
 /// Extra spacing when slots come from the store: a slot is taken before the request leaves,
 /// and the store's commit and the wake-up in between vary by some milliseconds under load.

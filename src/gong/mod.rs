@@ -1,6 +1,7 @@
 //! Gong API client: fetches a call's extended data with its trackers.
 
 mod limiter;
+mod listing;
 pub mod types;
 
 use std::collections::{HashMap, HashSet};
@@ -18,6 +19,8 @@ use crate::shared::SharedLimits;
 use crate::sync;
 use crate::upstream;
 use limiter::GongLimiter;
+pub use limiter::SHARED_ALLOWANCE;
+pub use listing::{CallListing, Listed, ListedPage};
 use types::{CallsPage, ErrorBody};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -62,24 +65,6 @@ impl Classify for GongError {
             }
         }
     }
-}
-
-/// One page of the calls Gong lists for a date range.
-#[derive(Debug, Default)]
-pub struct ListedPage {
-    pub calls: Vec<Listed>,
-    /// How many calls the whole range holds, as Gong counts them.
-    pub total: Option<u64>,
-    /// Pass back for the next page; `None` on the last one.
-    pub next_cursor: Option<String>,
-}
-
-/// A listed call: as the domain reads it, and as Gong sent it (kept with its job, like a
-/// webhook's `callData`).
-#[derive(Debug, Clone)]
-pub struct Listed {
-    pub call: sync::Call,
-    pub json: String,
 }
 
 use crate::config::MAX_CALLS_PER_REQUEST;
@@ -172,48 +157,6 @@ impl GongClient {
             }
         }
         Ok(batch)
-    }
-
-    /// One page (up to 100) of the calls that started from `from` (included) to `to`
-    /// (excluded), RFC 3339, with their CRM context but not their trackers (the jobs fetch
-    /// those). An empty range is an empty last page (Gong answers it with 404).
-    pub async fn list_calls(
-        &self,
-        from: &str,
-        to: &str,
-        cursor: Option<&str>,
-    ) -> Result<ListedPage, GongError> {
-        let mut body = json!({
-            "filter": { "fromDateTime": from, "toDateTime": to },
-            "contentSelector": { "context": "Extended" }
-        });
-        if let Some(cursor) = cursor {
-            body["cursor"] = json!(cursor);
-        }
-        let Some(page) = self.post(&body).await? else {
-            return Ok(ListedPage::default());
-        };
-        let (total, next_cursor) = page
-            .records
-            .map(|r| (r.total_records, r.cursor.filter(|c| !c.is_empty())))
-            .unwrap_or_default();
-        let calls = page
-            .calls
-            .into_iter()
-            .map(|call| {
-                let json =
-                    serde_json::to_string(&call).map_err(|e| GongError::Decode(e.to_string()))?;
-                Ok(Listed {
-                    call: call.into(),
-                    json,
-                })
-            })
-            .collect::<Result<_, GongError>>()?;
-        Ok(ListedPage {
-            calls,
-            total,
-            next_cursor,
-        })
     }
 
     /// Proves the credentials and host with the cheapest authenticated request: calls of the

@@ -19,6 +19,12 @@ pub struct Call {
 impl From<Call> for sync::Call {
     fn from(call: Call) -> Self {
         Self {
+            scope: call.meta_data.scope,
+            duration: call
+                .meta_data
+                .duration
+                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                .map(std::time::Duration::from_secs_f64),
             id: call.meta_data.id,
             context: call.context.into_iter().map(Into::into).collect(),
             trackers: call
@@ -67,6 +73,16 @@ pub struct CallMetaData {
     pub id: String,
     #[serde(default)]
     pub title: Option<String>,
+    /// `External`, `Internal` or `Unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Seconds. A number in Gong's documentation; a number written as a string is read too.
+    #[serde(
+        default,
+        deserialize_with = "lenient_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<f64>,
 }
 
 /// CRM objects linked to the call in one external system.
@@ -149,6 +165,18 @@ where
 /// Whether `id` can be a Gong call id: 1 to 20 digits.
 pub fn is_call_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A number of seconds, or a string holding one; anything else is taken as unknown rather
+/// than failing the whole call.
+fn lenient_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    Ok(
+        match Option::<serde_json::Value>::deserialize(deserializer)? {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(text)) => text.trim().parse().ok(),
+            _ => None,
+        },
+    )
 }
 
 /// Gong ids are up to 20 digits: kept as strings, accepted as JSON numbers too.

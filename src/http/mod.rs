@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
     pub auth: Arc<WebhookAuth>,
+    /// `sweep.enabled`: whether probes and metrics report the catch-up sweep.
+    pub sweep_enabled: bool,
 }
 
 /// Limits on what one client can make the service do.

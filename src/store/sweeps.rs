@@ -40,6 +40,9 @@ impl Store {
         ) -> Result<(), StoreError>;
         /// How the sweep `name` last went, if it ever ran.
         pub async fn sweep_status(&self, name: &str) -> Result<Option<SweepStatus>, StoreError>;
+        /// Whether a job a webhook brought is due and waiting for a worker: the sweep lists
+        /// its next page only when none is, so it never keeps a webhook's batch waiting.
+        pub async fn deliveries_due(&self) -> Result<bool, StoreError>;
         /// Those of `call_ids` that have a job in the store (any state, any origin).
         pub async fn calls_with_jobs(&self, call_ids: &[&str]) -> Result<HashSet<String>, StoreError>;
         /// Queues a job from `origin` for each listed call that has none, each decided under

@@ -1,10 +1,16 @@
 //! A call as the domain sees it: the CRM records it is linked to, and what its trackers
 //! heard. The Gong client turns Gong's wire format into this at its edge.
 
+use std::time::Duration;
+
 /// One call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Call {
     pub id: String,
+    /// `External`, `Internal` or `Unknown`, as Gong classifies the call, when known.
+    pub scope: Option<String>,
+    /// How long the call lasted, when known.
+    pub duration: Option<Duration>,
     /// Linked CRM records, per CRM system; empty when Gong knows none (or the webhook did
     /// not carry them).
     pub context: Vec<CrmContext>,

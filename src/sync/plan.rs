@@ -197,6 +197,8 @@ mod tests {
         let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
         Call {
             id: text(&call["metaData"]["id"]),
+            scope: None,
+            duration: None,
             context: list(call.get("context"))
                 .iter()
                 .map(|system| CrmContext {

@@ -89,6 +89,8 @@ pub(crate) fn service_env(
         ("SALESFORCE__CLIENT_ID", "binary-client".to_owned()),
         ("SALESFORCE__CLIENT_SECRET", SF_SECRET.to_owned()),
         ("LOG__LEVEL", "debug".to_owned()),
+        // The tests that want a sweep turn it on; the others see only their own requests.
+        ("SWEEP__ENABLED", "false".to_owned()),
     ]
     .into_iter()
     .map(|(key, value)| (format!("COMPETITOR_SYNC__{key}"), value))

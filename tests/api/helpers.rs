@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use competitor_sync::config::Settings;
 use competitor_sync::http::webhook::validate;
 use competitor_sync::store::{FieldWrite, Job, JobStatus, NewJob, Store};
+use competitor_sync::sweep::{SweepReport, Sweeper};
 use competitor_sync::worker::Worker;
 use competitor_sync::Application;
 use serde_json::Value;
@@ -117,6 +118,9 @@ impl TestAppBuilder {
             ("WORKER__POLL_INTERVAL", "20ms".to_owned()),
             ("RETRY__BASE_DELAY", "50ms".to_owned()),
             ("RETRY__MAX_DELAY", "200ms".to_owned()),
+            // Sweeps list calls from Gong; the tests that want one run it themselves
+            // (TestApp::sweep_now) and the others see only their own requests.
+            ("SWEEP__ENABLED", "false".to_owned()),
         ])
         .into_iter()
         .map(|(k, v)| (format!("COMPETITOR_SYNC__{k}"), v))
@@ -160,6 +164,7 @@ impl TestAppBuilder {
         }
         let address = format!("http://{}", app.local_addr().expect("bound"));
         let store = app.store().clone();
+        let sweeper = app.sweeper();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -171,6 +176,7 @@ impl TestAppBuilder {
             salesforce,
             http: reqwest::Client::new(),
             worker,
+            sweeper,
             stop: Some(stop),
             server: Some(server),
             store_url,
@@ -187,6 +193,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The worker the test runs jobs with, when the app has no background workers.
     worker: Option<Arc<Worker>>,
+    sweeper: Arc<Sweeper>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Where its store is (SQLite file or PostgreSQL database).
@@ -334,6 +341,27 @@ impl TestApp {
             ))
         })
         .await
+    }
+
+    /// Runs one catch-up sweep now, as `competitor-sync sweep --once` does.
+    pub async fn sweep_now(&self) -> SweepReport {
+        self.sweeper
+            .sweep_now(&tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("the sweep runs")
+    }
+
+    /// `GET path` of the admin API with `token`, as JSON.
+    pub async fn admin_get(&self, token: &str, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON")
     }
 
     pub async fn metrics_text(&self) -> String {

@@ -22,5 +22,6 @@ mod salesforce_auth;
 mod sandbox;
 mod security;
 mod stand_ins;
+mod sweep;
 mod sync_flow;
 mod webhook_input;

@@ -194,16 +194,9 @@ async fn a_deleted_opportunity_does_not_block_the_others_and_can_be_replayed() {
         "not rewritten"
     );
 
-    let detail: Value = app
-        .http
-        .get(app.url(&format!("/admin/jobs/{}", job.id)))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let detail = app
+        .admin_get(ADMIN_TOKEN, &format!("/admin/jobs/{}", job.id))
+        .await;
     assert_eq!(detail["status"], "done");
     assert_eq!(detail["writes"].as_array().map(Vec::len), Some(2));
     assert_eq!(detail["targets"].as_array().map(Vec::len), Some(2));

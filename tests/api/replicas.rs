@@ -335,3 +335,44 @@ async fn without_notify_replicas_find_new_work_by_polling() {
     cluster.all_written(&acknowledged).await;
     cluster.all_done(6).await;
 }
+
+#[tokio::test]
+async fn two_replicas_sweep_once_per_interval_and_recover_calls_without_a_webhook() {
+    const CALLS: u32 = 3;
+    let cluster = Cluster::start(&[
+        ("SWEEP__ENABLED", "true"),
+        ("SWEEP__INTERVAL", "1h"),
+        // The synthetic calls started on 2026-11-20.
+        ("SWEEP__LOOKBACK", "3650d"),
+        ("SWEEP__MIN_AGE", "0s"),
+    ])
+    .await;
+    for n in 0..CALLS {
+        // In Gong, but no webhook ever came.
+        cluster.webhook(n);
+    }
+    let (_first, _) = cluster.replica().await;
+    let (_second, _) = cluster.replica().await;
+    let calls: Vec<u32> = (0..CALLS).collect();
+    cluster.all_written(&calls).await;
+    cluster.all_done(CALLS).await;
+    let listings = cluster
+        .gong_calls
+        .requests
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(_, ids)| ids.is_empty())
+        .count();
+    assert_eq!(
+        listings, 1,
+        "one sweep of one page, by one of the two replicas"
+    );
+    let store = cluster.store().await;
+    let status = store
+        .sweep_status(competitor_sync::sweep::SWEEP_NAME)
+        .await
+        .expect("status")
+        .expect("swept");
+    assert!(status.last_success_unix_ms.is_some(), "{status:?}");
+}

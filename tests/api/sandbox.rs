@@ -191,6 +191,8 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
             "Vandelay Industries - Import/Export Suite",
             "Outreach, Salesloft, Clari",
         ),
+        // `fire` sends no webhook for its call: the catch-up sweep finds it in Gong.
+        ("Wayne Enterprises - Analytics Pilot", "Avoma, Clari"),
     ];
     let after = eventually("the Opportunities to be written", WAIT, || async {
         let list = opportunities(&http, &sandbox_url).await;
@@ -217,6 +219,16 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         assert_eq!(opportunity["api_writes"], 0, "{name}");
     }
     assert_eq!(by_name(&after, "Acme Corp - Renewal 2027")["api_writes"], 1);
+    assert!(
+        printed.contains("7782342274025937990") && printed.contains("no webhook"),
+        "{printed}"
+    );
+    assert!(
+        service
+            .output()
+            .contains("no webhook arrived for call 7782342274025937990"),
+        "the sweep names the recovered call in its warning"
+    );
 }
 
 #[tokio::test]

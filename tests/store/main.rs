@@ -90,5 +90,6 @@ contract! {
         only_calls_without_a_job_are_queued,
         a_webhook_after_the_sweep_makes_no_second_job,
         todays_requests_are_counted,
+        only_webhook_work_waiting_for_a_worker_holds_the_sweep_back,
     ],
 }

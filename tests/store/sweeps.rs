@@ -154,3 +154,26 @@ pub async fn todays_requests_are_counted(t: TestStore) {
     }
     assert_eq!(store.requests_used_today("gong").await.expect("used"), 3);
 }
+
+pub async fn only_webhook_work_waiting_for_a_worker_holds_the_sweep_back(t: TestStore) {
+    let store = &t.store;
+    store
+        .enqueue_unknown(&listed(&["5"]), JobOrigin::Sweep)
+        .await
+        .expect("queued");
+    assert!(
+        !store.deliveries_due().await.expect("due"),
+        "the sweep's own jobs do not hold it back"
+    );
+    enqueue(store, new_job("6")).await;
+    assert!(store.deliveries_due().await.expect("due"));
+    let jobs = store
+        .claim_batch(2, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        !store.deliveries_due().await.expect("due"),
+        "a claimed webhook job is a worker's, not waiting"
+    );
+}

@@ -77,6 +77,17 @@ impl PgStore {
         .transpose()
     }
 
+    pub async fn deliveries_due(&self) -> Result<bool, StoreError> {
+        let due: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM jobs WHERE status = 'queued' AND run_after <= now_ms() \
+                 AND origin = $1 LIMIT 1",
+        )
+        .bind(JobOrigin::Webhook.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(due.is_some())
+    }
+
     pub async fn calls_with_jobs(&self, call_ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let known: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT call_id FROM jobs WHERE call_id = ANY($1)")

@@ -87,6 +87,18 @@ impl SqliteStore {
         .transpose()
     }
 
+    pub async fn deliveries_due(&self) -> Result<bool, StoreError> {
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM jobs WHERE status = 'queued' AND run_after <= ?1 AND origin = ?2 \
+             LIMIT 1",
+        )
+        .bind(now_ms())
+        .bind(JobOrigin::Webhook.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(due.is_some())
+    }
+
     pub async fn calls_with_jobs(&self, call_ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let ids = serde_json::to_string(call_ids).unwrap_or_else(|_| "[]".to_owned());
         let known: Vec<String> = sqlx::query_scalar(

@@ -3,7 +3,8 @@
 //!
 //! The mix covers what the service has to tell apart: a call linked to one Opportunity, one
 //! linked to two, one whose Competitors tracker heard nothing, an internal call with no CRM
-//! context, a call linked to an Account only, and an Opportunity no call mentions. Each
+//! context, a call linked to an Account only, an Opportunity no call mentions, and a recent
+//! call whose webhook `fire` never sends (the service's catch-up sweep finds it). Each
 //! Opportunity is linked from at most one call that heard competitors, so the values after a
 //! demo run do not depend on the order the service processes the calls in.
 
@@ -15,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 
 use world::SeedOpportunity;
 pub(crate) use world::OPPORTUNITIES;
-use world::{SeedCall, CALLS};
+use world::{SeedCall, Started, CALLS};
 
 /// The Salesforce field the service's default rule writes.
 pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
@@ -23,11 +24,20 @@ const WORKSPACE_ID: &str = "623457276584334";
 const REP_USER_ID: &str = "234599484848423";
 
 /// The seeded calls in Gong's full shape (Extended context, parties, trackers), oldest first.
-/// Dates count back from midnight UTC of `today`'s date, so the sandbox and the `fire`
-/// command, started the same day, describe the same calls.
-pub fn calls(today: OffsetDateTime) -> Vec<Value> {
-    let midnight = today.replace_time(time::Time::MIDNIGHT);
-    CALLS.iter().map(|call| call_json(call, midnight)).collect()
+/// Dates count back from midnight UTC of `now`'s date, so the sandbox and the `fire`
+/// command, started the same day, describe the same calls; the one recent call counts back
+/// from `now` itself.
+pub fn calls(now: OffsetDateTime) -> Vec<Value> {
+    CALLS.iter().map(|call| call_json(call, now)).collect()
+}
+
+/// Whether `competitor-sync-sandbox fire` sends the webhook of call `call_id`: one seeded
+/// call's delivery is lost, as Gong's are on a bad day, for the catch-up sweep to recover.
+pub fn webhook_sent(call_id: &str) -> bool {
+    CALLS
+        .iter()
+        .find(|call| call.id == call_id)
+        .is_none_or(|call| call.webhook_sent)
 }
 
 /// A call as a Gong webhook carries it in `callData`: Gong's documented sample shows trackers
@@ -69,9 +79,14 @@ fn opportunity(id: &str) -> Option<&'static SeedOpportunity> {
     OPPORTUNITIES.iter().find(|o| o.id == id)
 }
 
-fn call_json(call: &SeedCall, midnight: OffsetDateTime) -> Value {
-    let started =
-        midnight - Duration::days(call.days_ago) + Duration::minutes(call.starts_at_minute);
+fn call_json(call: &SeedCall, now: OffsetDateTime) -> Value {
+    let started = match call.started {
+        Started::DaysAgo { days, at_minute } => {
+            now.replace_time(time::Time::MIDNIGHT) - Duration::days(days)
+                + Duration::minutes(at_minute)
+        }
+        Started::HoursAgo(hours) => now - Duration::hours(hours),
+    };
     let scheduled = started - Duration::minutes(1);
     let timestamp = |at: OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
     let rep_speaker = format!("6432{}", &call.id[4..]);
@@ -242,8 +257,19 @@ mod tests {
         let mut sorted = started.clone();
         sorted.sort_unstable();
         assert_eq!(started, sorted);
-        let days: Vec<i64> = CALLS.iter().map(|c| c.days_ago).collect();
+        let days: Vec<i64> = CALLS
+            .iter()
+            .filter_map(|c| match c.started {
+                Started::DaysAgo { days, .. } => Some(days),
+                Started::HoursAgo(_) => None,
+            })
+            .collect();
         assert!(days.iter().any(|d| *d <= 7) && days.iter().any(|d| *d >= 21));
+        assert_eq!(
+            CALLS.iter().filter(|c| !c.webhook_sent).count(),
+            1,
+            "one lost webhook, for the sweep"
+        );
     }
 
     #[test]

@@ -76,6 +76,14 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         closes_in_days: -20,
         main_competitors: Some("Clari"),
     },
+    SeedOpportunity {
+        id: "0065g0000WayAnlAAA",
+        name: "Wayne Enterprises - Analytics Pilot",
+        stage: "Qualification",
+        amount: 150_000,
+        closes_in_days: 75,
+        main_competitors: None,
+    },
 ];
 
 pub(super) struct Person {
@@ -84,12 +92,21 @@ pub(super) struct Person {
     pub title: &'static str,
 }
 
+/// When a seeded call started.
+pub(super) enum Started {
+    /// `days` before today, at `at_minute` after midnight UTC.
+    DaysAgo { days: i64, at_minute: i64 },
+    /// This long before the sandbox started.
+    HoursAgo(i64),
+}
+
 pub(super) struct SeedCall {
     pub id: &'static str,
     pub title: &'static str,
-    pub days_ago: i64,
-    /// Start time of day, UTC, in minutes after midnight.
-    pub starts_at_minute: i64,
+    pub started: Started,
+    /// Whether `competitor-sync-sandbox fire` sends its webhook; one call's delivery is
+    /// "lost", for the service's catch-up sweep to find.
+    pub webhook_sent: bool,
     pub duration_secs: u32,
     pub external: bool,
     pub rep: Person,
@@ -115,8 +132,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937969",
         title: "Vandelay Industries | Product demo",
-        days_ago: 27,
-        starts_at_minute: 15 * 60,
+        started: Started::DaysAgo {
+            days: 27,
+            at_minute: 15 * 60,
+        },
+        webhook_sent: true,
         duration_secs: 3120,
         external: true,
         rep: RILEY,
@@ -132,8 +152,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937952",
         title: "Hooli | Contract negotiation",
-        days_ago: 23,
-        starts_at_minute: 17 * 60 + 30,
+        started: Started::DaysAgo {
+            days: 23,
+            at_minute: 17 * 60 + 30,
+        },
+        webhook_sent: true,
         duration_secs: 2580,
         external: true,
         rep: MORGAN,
@@ -149,8 +172,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937948",
         title: "Stark Industries | Intro call",
-        days_ago: 18,
-        starts_at_minute: 14 * 60,
+        started: Started::DaysAgo {
+            days: 18,
+            at_minute: 14 * 60,
+        },
+        webhook_sent: true,
         duration_secs: 1260,
         external: true,
         rep: RILEY,
@@ -167,8 +193,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937934",
         title: "Weekly pipeline review",
-        days_ago: 14,
-        starts_at_minute: 9 * 60,
+        started: Started::DaysAgo {
+            days: 14,
+            at_minute: 9 * 60,
+        },
+        webhook_sent: true,
         duration_secs: 1800,
         external: false,
         rep: MORGAN,
@@ -181,8 +210,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937927",
         title: "Umbrella | Security review",
-        days_ago: 12,
-        starts_at_minute: 16 * 60 + 15,
+        started: Started::DaysAgo {
+            days: 12,
+            at_minute: 16 * 60 + 15,
+        },
+        webhook_sent: true,
         duration_secs: 2940,
         external: true,
         rep: MORGAN,
@@ -199,8 +231,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937913",
         title: "Initech | Technical deep dive",
-        days_ago: 9,
-        starts_at_minute: 13 * 60,
+        started: Started::DaysAgo {
+            days: 9,
+            at_minute: 13 * 60,
+        },
+        webhook_sent: true,
         duration_secs: 3600,
         external: true,
         rep: RILEY,
@@ -216,8 +251,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937901",
         title: "Globex | Discovery call",
-        days_ago: 5,
-        starts_at_minute: 10 * 60 + 30,
+        started: Started::DaysAgo {
+            days: 5,
+            at_minute: 10 * 60 + 30,
+        },
+        webhook_sent: true,
         duration_secs: 2100,
         external: true,
         rep: RILEY,
@@ -233,8 +271,11 @@ pub(super) const CALLS: &[SeedCall] = &[
     SeedCall {
         id: "7782342274025937895",
         title: "Acme Corp | Renewal pricing review",
-        days_ago: 2,
-        starts_at_minute: 10 * 60,
+        started: Started::DaysAgo {
+            days: 2,
+            at_minute: 10 * 60,
+        },
+        webhook_sent: true,
         duration_secs: 2710,
         external: true,
         rep: MORGAN,
@@ -246,5 +287,24 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000AcmeCoAAA", "Acme Corp")),
         opportunities: &["0065g0000AcmRnwAAA"],
         competitors: &[("Clari", 5), ("Chorus", 3), ("Outreach", 1)],
+    },
+    SeedCall {
+        id: "7782342274025937990",
+        title: "Wayne Enterprises | Pilot kickoff",
+        // Recent, and the only call young enough for the sandbox's sweep window.
+        started: Started::HoursAgo(3),
+        // Its webhook never comes: the catch-up sweep finds the call in Gong.
+        webhook_sent: false,
+        duration_secs: 2400,
+        external: true,
+        rep: RILEY,
+        buyer: Some(Person {
+            name: "Lucius Fox",
+            email: "lucius@wayne.example",
+            title: "CTO",
+        }),
+        account: Some(("0015g0000WayneEAAA", "Wayne Enterprises")),
+        opportunities: &["0065g0000WayAnlAAA"],
+        competitors: &[("Avoma", 2), ("Clari", 1)],
     },
 ];
