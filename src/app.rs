@@ -73,6 +73,7 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             auth: webhook_auth,
             sweep_enabled: sweeper.enabled(),
+            gong_daily_limit: settings.gong.daily_limit.get(),
         };
         let router = http::router(
             state,

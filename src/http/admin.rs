@@ -10,16 +10,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{bearer_credentials, same_secret};
 use super::error::ApiError;
+use super::operator::{
+    job_page, jobs_page, no_such_job, overview, record_page, store_error, FilterParams,
+};
 use super::AppState;
-use crate::store::{JobDetail, JobStatus, JobView, StoreError};
 
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
 
 /// The admin token, for the guard.
 pub struct AdminToken(pub SecretString);
@@ -48,49 +48,54 @@ pub async fn require_admin(
     }
 }
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    status: Option<String>,
-    limit: Option<u32>,
-}
-
+/// `GET /admin/jobs`: a page of the jobs the filter selects (see [`FilterParams`]), newest
+/// first, with the total.
 pub async fn list_jobs(
     State(state): State<AppState>,
-    Query(params): Query<ListParams>,
+    Query(params): Query<FilterParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let status = params
-        .status
-        .as_deref()
-        .map(|text| {
-            JobStatus::parse(text).ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_status",
-                    format!(
-                        "status must be one of queued, running, done, skipped, dead; got `{text}`"
-                    ),
-                )
-            })
-        })
-        .transpose()?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let jobs = state
-        .store
-        .list_jobs(status, None, limit)
-        .await
-        .map_err(store_error)?;
-    let views: Vec<JobView> = jobs.iter().map(JobView::from).collect();
-    Ok(Json(json!({ "jobs": views })))
+    let params = FilterParams {
+        limit: Some(params.limit.unwrap_or(DEFAULT_LIMIT)),
+        ..params
+    };
+    Ok(Json(json!(jobs_page(&state.store, &params).await?)))
 }
 
 pub async fn show_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let detail = JobDetail::load(&state.store, &id)
+    Ok(Json(json!(job_page(&state.store, &id).await?)))
+}
+
+/// `GET /admin/overview`: the state of the service at a glance.
+pub async fn show_overview(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!(overview(&state).await.map_err(store_error)?)))
+}
+
+/// `GET /admin/opportunities/{record_id}`: every value written to the record, and its jobs.
+pub async fn show_record(
+    State(state): State<AppState>,
+    Path(record_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!(record_page(&state.store, &record_id).await?)))
+}
+
+/// `POST /admin/jobs/retry?…filter…`: queues again every dead job the filter selects.
+pub async fn retry_matching(
+    State(state): State<AppState>,
+    Query(params): Query<FilterParams>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let filter = params.filter()?;
+    let queued = state
+        .store
+        .retry_dead_matching(&filter)
         .await
-        .map_err(store_error)?
-        .ok_or_else(|| no_such_job(&id))?;
-    Ok(Json(json!(detail)))
+        .map_err(store_error)?;
+    tracing::info!(jobs = queued, "dead jobs queued again by an operator");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))))
 }
 
 /// Replays a dead job: fresh attempts, records already written are not written again.
@@ -113,15 +118,6 @@ pub async fn retry_job(
             format!("job {id} is {}: only dead jobs can be retried", job.status),
         )),
     }
-}
-
-fn no_such_job(id: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}"))
-}
-
-fn store_error(error: StoreError) -> ApiError {
-    tracing::error!(%error, "admin request failed on the store");
-    ApiError::unavailable("the job store is unavailable")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod auth;
 mod error;
 pub mod headers;
 pub mod idle;
+mod operator;
 mod probes;
 pub mod webhook;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub auth: Arc<WebhookAuth>,
     /// `sweep.enabled`: whether probes and metrics report the catch-up sweep.
     pub sweep_enabled: bool,
+    /// `gong.daily_limit`, for the overview.
+    pub gong_daily_limit: u32,
 }
 
 /// Limits on what one client can make the service do.
@@ -69,8 +72,11 @@ pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits
     // Without an admin token the admin routes do not exist (404), rather than being open.
     let admin = admin_token.map_or_else(Router::new, |token| {
         Router::new()
+            .route("/admin/overview", get(admin::show_overview))
             .route("/admin/jobs", get(admin::list_jobs))
+            .route("/admin/jobs/retry", post(admin::retry_matching))
             .route("/admin/jobs/{id}", get(admin::show_job))
+            .route("/admin/opportunities/{record_id}", get(admin::show_record))
             .route("/admin/jobs/{id}/retry", post(admin::retry_job))
             .route_layer(middleware::from_fn_with_state(
                 Arc::new(admin::AdminToken(token)),

@@ -102,6 +102,7 @@ async fn accept(
             call_data: webhook.call_data,
             content_hash: &webhook.content_hash,
             webhook_id: admitted.webhook_id(),
+            auth: Some(admitted.method()),
         })
         .await
         .map_err(|e| match e {

@@ -14,13 +14,15 @@
 //! - [`backfill`]: a date range's progress, committed page by page with its jobs;
 //! - [`limits`]: the Gong allowance and pauses, on the store's clock;
 //! - [`oauth`]: a rotated Salesforce refresh token;
-//! - [`sweeps`]: the catch-up sweep: one sweeper at a time, its last run, the calls it queues.
+//! - [`sweeps`]: the catch-up sweep: one sweeper at a time, its last run, the calls it queues;
+//! - [`history`]: each job's attempts and deliveries, each record's writes, jobs by filter.
 //!
 //! What every backend guarantees is checked by one contract suite (`tests/store`), run
 //! against each; `docs/architecture.md` lists it.
 
 mod audit;
 mod backfill;
+mod history;
 mod limits;
 mod locks;
 mod oauth;
@@ -35,6 +37,7 @@ mod types;
 
 pub use crate::shared::{ActivePause, Slot};
 pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
+pub use history::{Attempt, DeliveryRecord, HourOutcomes, JobFilter, RecordWrite};
 pub use locks::RecordKey;
 pub use queue::Due;
 pub use report::{rfc3339, JobDetail, JobView};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{delegate, Job, JobStatus, QueueDepth, Store, StoreError};
+use super::{delegate, Job, JobFilter, JobStatus, QueueDepth, Store, StoreError};
 
 impl Store {
     delegate! {
@@ -27,11 +27,14 @@ impl Store {
         /// Queues a dead job again, with fresh attempts. Records it already wrote stay
         /// written; those that failed are tried again. False when no dead job has this id.
         pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError>;
-        /// Queues every dead job again (see [`Store::retry_dead`]). Returns how many.
-        pub async fn retry_all_dead(&self) -> Result<u64, StoreError>;
         /// Deletes jobs that ended (done, skipped or dead) more than `age` ago, with their
         /// deliveries, record outcomes and audit rows. Queued and running jobs are never
         /// removed. Returns how many jobs were deleted.
         pub async fn purge_finished(&self, age: Duration) -> Result<u64, StoreError>;
+    }
+
+    /// Queues every dead job again (see [`Store::retry_dead`]). Returns how many.
+    pub async fn retry_all_dead(&self) -> Result<u64, StoreError> {
+        self.retry_dead_matching(&JobFilter::default()).await
     }
 }

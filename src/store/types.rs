@@ -97,6 +97,9 @@ pub struct NewJob<'a> {
     /// The sender's message id (Standard Webhooks `webhook-id`), when it sends one: a
     /// redelivery of a known message is a duplicate whatever its content.
     pub webhook_id: Option<&'a str>,
+    /// How the delivery was authenticated (`token`, `gong_jwt`, `standard_webhooks`,
+    /// `unauthenticated`), kept with the delivery for operators.
+    pub auth: Option<&'a str>,
 }
 
 /// What became of a delivery.
@@ -257,7 +260,7 @@ pub struct Resolution<'a> {
 }
 
 /// Jobs per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
     pub queued: u64,
     pub running: u64,

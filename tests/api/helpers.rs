@@ -147,6 +147,7 @@ impl TestAppBuilder {
                         call_data: valid.call_data,
                         content_hash: &valid.content_hash,
                         webhook_id: None,
+                        auth: Some("token"),
                     })
                     .await
                     .expect("accepted");

@@ -1,6 +1,7 @@
 //! End-to-end tests of the running service against wiremock Gong and Salesforce, and of the
 //! real binary as a child process.
 
+mod admin_views;
 mod batching;
 mod binary;
 mod cli;

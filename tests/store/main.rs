@@ -6,6 +6,7 @@
 mod accept;
 mod audit;
 mod backfill;
+mod history;
 mod limits;
 mod locks;
 mod oauth;
@@ -84,6 +85,11 @@ contract! {
         an_expired_lock_is_taken_over,
     ],
     oauth: [a_rotated_token_is_used_only_while_its_origin_is_configured],
+    history: [
+        attempts_and_deliveries_are_kept_per_job,
+        a_records_writes_are_listed_newest_first_with_their_call,
+        jobs_are_found_by_filter_and_the_dead_ones_replayed,
+    ],
     sweeps: [
         one_process_sweeps_per_interval,
         a_sweeper_that_died_is_taken_over_after_its_lease,

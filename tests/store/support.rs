@@ -56,6 +56,7 @@ pub fn with_hash<'a>(call_id: &'a str, content_hash: &'a str) -> NewJob<'a> {
         call_data: r#"{"metaData":{"id":"1"}}"#,
         content_hash,
         webhook_id: None,
+        auth: Some("token"),
     }
 }
 

@@ -33,6 +33,7 @@ struct OwnedJob {
     call_data: String,
     content_hash: String,
     webhook_id: Option<String>,
+    auth: Option<String>,
 }
 
 impl OwnedJob {
@@ -43,6 +44,7 @@ impl OwnedJob {
             call_data: &self.call_data,
             content_hash: &self.content_hash,
             webhook_id: self.webhook_id.as_deref(),
+            auth: self.auth.as_deref(),
         }
     }
 }
@@ -56,6 +58,7 @@ impl PgStore {
             call_data: job.call_data.to_owned(),
             content_hash: job.content_hash.to_owned(),
             webhook_id: job.webhook_id.map(str::to_owned),
+            auth: job.auth.map(str::to_owned),
         };
         self.accepts
             .send(AcceptRequest { job, reply })

@@ -254,17 +254,24 @@ async fn write(tx: &mut PgConnection, writes: &Writes<'_>) -> Result<(), StoreEr
         .iter()
         .map(|(_, job, _)| job.webhook_id)
         .collect();
+    let auths: Vec<Option<&str>> = writes
+        .deliveries
+        .iter()
+        .map(|(_, job, _)| job.auth)
+        .collect();
     sqlx::query(
-        "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
-         SELECT job_id, call_id, content_hash, disposition, now_ms(), webhook_id \
-         FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[]) \
-             AS d (job_id, call_id, content_hash, disposition, webhook_id)",
+        "INSERT INTO deliveries \
+             (job_id, call_id, content_hash, disposition, received_at, webhook_id, auth) \
+         SELECT job_id, call_id, content_hash, disposition, now_ms(), webhook_id, auth \
+         FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[]) \
+             AS d (job_id, call_id, content_hash, disposition, webhook_id, auth)",
     )
     .bind(&job_ids)
     .bind(&calls)
     .bind(&hashes)
     .bind(&dispositions)
     .bind(&message_ids)
+    .bind(&auths)
     .execute(&mut *tx)
     .await?;
     Ok(())

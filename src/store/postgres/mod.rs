@@ -13,6 +13,7 @@ mod accept;
 mod audit;
 mod backfill;
 mod group;
+mod history;
 mod limits;
 mod locks;
 mod notify;

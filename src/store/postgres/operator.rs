@@ -59,29 +59,6 @@ impl PgStore {
         rows.iter().map(job_from_row).collect()
     }
 
-    pub async fn retry_all_dead(&self) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "DELETE FROM job_targets WHERE status = 'dead' \
-             AND job_id IN (SELECT id FROM jobs WHERE status = 'dead')",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = now_ms(), \
-                 outcome = NULL, lease_id = NULL, locked_until = NULL, updated_at = now_ms() \
-             WHERE status = 'dead'",
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.pending.added(updated.rows_affected());
-        if updated.rows_affected() > 0 {
-            self.work_arrived();
-        }
-        Ok(updated.rows_affected())
-    }
-
     pub async fn purge_finished(&self, age: Duration) -> Result<u64, StoreError> {
         let deleted = sqlx::query(
             "DELETE FROM jobs WHERE status IN ('done', 'skipped', 'dead') \

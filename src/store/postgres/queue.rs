@@ -6,6 +6,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::history::insert_attempt;
 use super::rows::{insert_queued, job_from_row, QueuedJob, JOB_COLUMNS};
 use super::PgStore;
 use crate::store::{Due, Ending, Job, JobOrigin, JobStatus, KeptPlan, StoreError};
@@ -112,6 +113,9 @@ impl PgStore {
                     held
                 }
             };
+            if still_held {
+                insert_attempt(&mut tx, job, ending, now).await?;
+            }
             held.push(still_held);
         }
         tx.commit().await?;

@@ -35,6 +35,7 @@ struct OwnedJob {
     call_data: String,
     content_hash: String,
     webhook_id: Option<String>,
+    auth: Option<String>,
 }
 
 impl OwnedJob {
@@ -45,6 +46,7 @@ impl OwnedJob {
             call_data: &self.call_data,
             content_hash: &self.content_hash,
             webhook_id: self.webhook_id.as_deref(),
+            auth: self.auth.as_deref(),
         }
     }
 }
@@ -61,6 +63,7 @@ impl SqliteStore {
             call_data: job.call_data.to_owned(),
             content_hash: job.content_hash.to_owned(),
             webhook_id: job.webhook_id.map(str::to_owned),
+            auth: job.auth.map(str::to_owned),
         };
         self.accepts
             .send(AcceptRequest { job, reply })
@@ -181,8 +184,9 @@ async fn accept_one(
         },
     };
     sqlx::query(
-        "INSERT INTO deliveries (job_id, call_id, content_hash, disposition, received_at, webhook_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO deliveries \
+             (job_id, call_id, content_hash, disposition, received_at, webhook_id, auth) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .bind(&delivery.job_id)
     .bind(job.call_id)
@@ -190,6 +194,7 @@ async fn accept_one(
     .bind(delivery.disposition.as_str())
     .bind(now)
     .bind(job.webhook_id)
+    .bind(job.auth)
     .execute(&mut *tx)
     .await?;
     Ok(delivery)

@@ -11,6 +11,7 @@
 mod accept;
 mod audit;
 mod backfill;
+mod history;
 mod limits;
 mod locks;
 mod oauth;

@@ -68,39 +68,6 @@ impl SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
-    /// Queues every dead job again (see [`Store::retry_dead`]). Returns how many.
-    pub async fn retry_all_dead(&self) -> Result<u64, StoreError> {
-        self.writer
-            .run(async {
-                let now = now_ms();
-                let mut tx = self.writer.begin().await?;
-                sqlx::query(
-                    "DELETE FROM job_targets WHERE status = 'dead' \
-                 AND job_id IN (SELECT id FROM jobs WHERE status = 'dead')",
-                )
-                .execute(tx.conn())
-                .await?;
-                let updated = sqlx::query(
-                "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?1, outcome = NULL, \
-                     lease_id = NULL, locked_until = NULL, updated_at = ?1 \
-                 WHERE status = 'dead'",
-            )
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-                tx.commit().await?;
-                self.pending.added(updated.rows_affected());
-                if updated.rows_affected() > 0 {
-                    self.work.notify_one();
-                }
-                Ok(updated.rows_affected())
-            })
-            .await
-    }
-
-    /// Deletes jobs that ended (done, skipped or dead) more than `age` ago, with their
-    /// deliveries, record outcomes and audit rows. Queued and running jobs are never removed.
-    /// Returns how many jobs were deleted.
     pub async fn purge_finished(&self, age: Duration) -> Result<u64, StoreError> {
         self.writer
             .run(async {

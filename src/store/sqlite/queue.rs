@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::history::insert_attempt;
 use super::rows::{insert_queued, job_from_row, QueuedJob, JOB_COLUMNS};
 use super::{now_ms, SqliteStore};
 use sqlx::sqlite::SqliteConnection;
@@ -108,6 +109,9 @@ impl SqliteStore {
                             held
                         }
                     };
+                    if still_held {
+                        insert_attempt(tx.conn(), job, ending, now).await?;
+                    }
                     held.push(still_held);
                 }
                 tx.commit().await?;
