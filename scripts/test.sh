@@ -4,9 +4,11 @@
 #   scripts/test.sh                 # everything: both store backends
 #   scripts/test.sh --test api sync_flow   # anything else is passed to the first cargo test
 #
-# Needs: PostgreSQL's server binaries (Debian's postgresql package, installed here when
-# missing and run as root). The tests start their own throw-away server from them
-# (tests/common/postgres.rs); nothing is started or left behind outside the test run.
+# Needs: PostgreSQL's server binaries (Debian's postgresql package) and Chromium with its
+# WebDriver (Debian's chromium and chromium-driver), installed here when missing and run as
+# root. The tests start their own throw-away PostgreSQL server (tests/common/postgres.rs)
+# and their own headless Chromium (tests/api/browser.rs); nothing is started or left
+# behind outside the test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +21,13 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    echo "--- installing postgresql (the tests' throw-away database server)"
-    install_packages postgresql
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "--- installing ${missing[*]} (the tests' database server and browser)"
+    install_packages "${missing[@]}"
 fi
 
 if [ "$#" -gt 0 ]; then

@@ -78,6 +78,11 @@ impl Application {
         let router = http::router(
             state,
             settings.admin.token.clone(),
+            settings
+                .webhook
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
             Limits {
                 request_timeout: settings.server.request_timeout,
                 max_concurrent_webhooks: settings.server.max_concurrent_webhooks,

@@ -1,12 +1,15 @@
-//! SHA-256 as lower-case hex, the form Gong and this store use for fingerprints.
+//! SHA-256 as lower-case hex, the form Gong and this store use for fingerprints, and hex
+//! itself.
 
 use sha2::{Digest, Sha256};
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

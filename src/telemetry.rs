@@ -226,12 +226,24 @@ pub fn record_oldest_queued_age(age: Option<Duration>) {
     metrics::gauge!(OLDEST_QUEUED_AGE).set(age.map_or(0.0, |a| a.as_secs_f64()));
 }
 
+/// The org's API usage as Salesforce last reported it to this process, like the gauges.
+static LAST_SALESFORCE_USAGE: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
 pub fn salesforce_api_usage(used: u64, max: u64) {
+    if let Ok(mut last) = LAST_SALESFORCE_USAGE.lock() {
+        *last = Some((used, max));
+    }
     metrics::gauge!(SALESFORCE_API_USED).set(used as f64);
     metrics::gauge!(SALESFORCE_API_MAX).set(max as f64);
     if max > 0 {
         metrics::gauge!(SALESFORCE_API_USAGE).set(used as f64 / max as f64);
     }
+}
+
+/// `(used, max)` of the org's daily API requests, as Salesforce last reported them to this
+/// process (`Sforce-Limit-Info`); `None` before its first report.
+pub fn last_salesforce_api_usage() -> Option<(u64, u64)> {
+    LAST_SALESFORCE_USAGE.lock().ok().and_then(|last| *last)
 }
 
 pub fn salesforce_paused(paused: bool) {

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::auth::{bearer_credentials, same_secret};
 use super::error::ApiError;
 use super::operator::{
-    job_page, jobs_page, no_such_job, overview, record_page, store_error, FilterParams,
+    self, job_page, jobs_page, overview, record_page, store_error, FilterParams,
 };
 use super::AppState;
 
@@ -98,26 +98,17 @@ pub async fn retry_matching(
     Ok((StatusCode::ACCEPTED, Json(json!({ "queued": queued }))))
 }
 
-/// Replays a dead job: fresh attempts, records already written are not written again.
+/// Replays a dead job (fresh attempts; records already written are not written again), or
+/// makes a queued one waiting for its next attempt due now.
 pub async fn retry_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    if state.store.retry_dead(&id).await.map_err(store_error)? {
-        tracing::info!(job_id = %id, "dead job queued again by an operator");
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "job_id": id, "status": "queued" })),
-        ));
-    }
-    match state.store.job(&id).await.map_err(store_error)? {
-        None => Err(no_such_job(&id)),
-        Some(job) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_dead",
-            format!("job {id} is {}: only dead jobs can be retried", job.status),
-        )),
-    }
+    operator::retry_job(&state.store, &id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "job_id": id, "status": "queued" })),
+    ))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+mod console;
 mod error;
 pub mod headers;
 pub mod idle;
@@ -53,7 +54,14 @@ pub struct Limits {
     pub max_concurrent_webhooks: usize,
 }
 
-pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits) -> Router {
+/// The whole HTTP surface. `console_always_secure` (`webhook.public_url` is https) makes the
+/// console's cookies `Secure` whatever the request says.
+pub fn router(
+    state: AppState,
+    admin_token: Option<SecretString>,
+    console_always_secure: bool,
+    limits: Limits,
+) -> Router {
     // Beyond the concurrency limit, requests are shed with a 503 at once rather than queued:
     // a flood cannot pile up in memory, and the probes stay outside the limit.
     let webhooks = Router::new()
@@ -70,6 +78,13 @@ pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits
         )
         .layer(DefaultBodyLimit::max(state.max_body_bytes));
     // Without an admin token the admin routes do not exist (404), rather than being open.
+    let console = match &admin_token {
+        Some(token) => console::router(Arc::new(console::SessionKeys::new(
+            token.clone(),
+            console_always_secure,
+        ))),
+        None => Router::new(),
+    };
     let admin = admin_token.map_or_else(Router::new, |token| {
         Router::new()
             .route("/admin/overview", get(admin::show_overview))
@@ -86,6 +101,7 @@ pub fn router(state: AppState, admin_token: Option<SecretString>, limits: Limits
     Router::new()
         .merge(webhooks)
         .merge(admin)
+        .merge(console)
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))

@@ -8,13 +8,15 @@ use time::OffsetDateTime;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::gong::types::parse_call;
 use crate::gong::SHARED_ALLOWANCE;
 use crate::shared::SALESFORCE_PAUSE;
 use crate::store::{
-    rfc3339, Attempt, DeliveryRecord, HourOutcomes, JobDetail, JobFilter, JobOrigin, JobStatus,
-    JobView, QueueDepth, RecordWrite, Store, StoreError,
+    rfc3339, Attempt, DeliveryRecord, HourOutcomes, Job, JobDetail, JobFilter, JobOrigin,
+    JobStatus, JobView, QueueDepth, RecordWrite, Store, StoreError,
 };
 use crate::sweep::SWEEP_NAME;
+use crate::sync::linked_record_ids;
 
 /// Jobs per page of a list.
 pub const PAGE_SIZE: u32 = 50;
@@ -112,10 +114,56 @@ fn parse_time(name: &'static str, text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::bad_request("invalid_time", format!("{name} is out of range")))
 }
 
+/// A job in a list: its view, with what an operator scans a list for.
+#[derive(Serialize)]
+pub struct JobRow {
+    #[serde(flatten)]
+    pub job: JobView,
+    /// The call's title, as the webhook or listing gave it.
+    pub title: Option<String>,
+    /// The call's Gong page.
+    pub call_url: Option<String>,
+    /// The records the job planned to write, or else the Opportunities its call links.
+    pub opportunities: Vec<String>,
+    /// The competitor names planned, in order.
+    pub competitors: Vec<String>,
+}
+
+impl JobRow {
+    pub fn of(job: &Job) -> Self {
+        let call = CallSummary::of(&job.call_data);
+        let plan = job.result.as_ref().and_then(|report| report.plan.as_ref());
+        let opportunities = match plan {
+            Some(plan) => plan.records.iter().map(|r| r.record_id.clone()).collect(),
+            None => parse_call(&job.call_data)
+                .map(|call| linked_record_ids(&call.context, "Opportunity"))
+                .unwrap_or_default(),
+        };
+        let mut competitors: Vec<String> = Vec::new();
+        for name in plan
+            .into_iter()
+            .flat_map(|plan| &plan.records)
+            .flat_map(|record| &record.fields)
+            .flat_map(|field| &field.names)
+        {
+            if !competitors.contains(name) {
+                competitors.push(name.clone());
+            }
+        }
+        Self {
+            job: JobView::from(job),
+            title: call.title,
+            call_url: call.url,
+            opportunities,
+            competitors,
+        }
+    }
+}
+
 /// One page of the jobs a filter selects.
 #[derive(Serialize)]
 pub struct JobsPage {
-    pub jobs: Vec<JobView>,
+    pub jobs: Vec<JobRow>,
     /// Every job the filter selects, over all pages.
     pub total: u64,
     pub offset: u32,
@@ -131,7 +179,7 @@ pub async fn jobs_page(store: &Store, params: &FilterParams) -> Result<JobsPage,
         .map_err(store_error)?;
     let total = store.count_matching(&filter).await.map_err(store_error)?;
     Ok(JobsPage {
-        jobs: jobs.iter().map(JobView::from).collect(),
+        jobs: jobs.iter().map(JobRow::of).collect(),
         total,
         offset,
         limit,
@@ -213,7 +261,7 @@ pub async fn job_page(store: &Store, id: &str) -> Result<JobPage, ApiError> {
 pub struct RecordPage {
     pub record_id: String,
     pub writes: Vec<RecordWrite>,
-    pub jobs: Vec<JobView>,
+    pub jobs: Vec<JobRow>,
 }
 
 pub async fn record_page(store: &Store, record_id: &str) -> Result<RecordPage, ApiError> {
@@ -234,7 +282,7 @@ pub async fn record_page(store: &Store, record_id: &str) -> Result<RecordPage, A
     Ok(RecordPage {
         record_id: record_id.to_owned(),
         writes: store.record_writes(record_id).await.map_err(store_error)?,
-        jobs: jobs.iter().map(JobView::from).collect(),
+        jobs: jobs.iter().map(JobRow::of).collect(),
     })
 }
 
@@ -249,9 +297,18 @@ pub struct Overview {
     pub gong_daily_limit: u32,
     /// `paused until …: reason` while Salesforce work is paused.
     pub salesforce_pause: Option<String>,
+    /// The org's daily API requests used and allowed, as Salesforce last reported them to
+    /// this process (`Sforce-Limit-Info`); absent before its first report.
+    pub salesforce_api_usage: Option<SalesforceUsage>,
     pub sweep: Option<SweepView>,
     /// The newest dead letters.
-    pub dead_letters: Vec<JobView>,
+    pub dead_letters: Vec<JobRow>,
+}
+
+#[derive(Serialize)]
+pub struct SalesforceUsage {
+    pub used: u64,
+    pub max: u64,
 }
 
 #[derive(Serialize)]
@@ -278,6 +335,8 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
             .active_pause(SALESFORCE_PAUSE)
             .await?
             .map(|p| format!("paused until {}: {}", rfc3339(p.until_unix_ms), p.reason)),
+        salesforce_api_usage: crate::telemetry::last_salesforce_api_usage()
+            .map(|(used, max)| SalesforceUsage { used, max }),
         sweep: store.sweep_status(SWEEP_NAME).await?.map(|s| SweepView {
             last_started: rfc3339(s.last_started_unix_ms),
             last_success: s.last_success_unix_ms.map(rfc3339),
@@ -287,9 +346,33 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
             .find_jobs(&dead, 10, 0)
             .await?
             .iter()
-            .map(JobView::from)
+            .map(JobRow::of)
             .collect(),
     })
+}
+
+/// Retries one job now: a dead one with fresh attempts (records it already wrote are not
+/// written again), or a queued one waiting for its next attempt. A 404 for an unknown job, a
+/// 409 for one that is running or finished.
+pub async fn retry_job(store: &Store, id: &str) -> Result<(), ApiError> {
+    if store.retry_dead(id).await.map_err(store_error)?
+        || store.retry_now(id).await.map_err(store_error)?
+    {
+        tracing::info!(job_id = %id, "job retried by an operator");
+        return Ok(());
+    }
+    match store.job(id).await.map_err(store_error)? {
+        None => Err(no_such_job(id)),
+        Some(job) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "not_dead",
+            format!(
+                "job {id} is {}: only dead jobs, or queued ones waiting for their next \
+                 attempt, can be retried",
+                job.status
+            ),
+        )),
+    }
 }
 
 pub fn no_such_job(id: &str) -> ApiError {

@@ -27,6 +27,9 @@ impl Store {
         /// Queues a dead job again, with fresh attempts. Records it already wrote stay
         /// written; those that failed are tried again. False when no dead job has this id.
         pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError>;
+        /// Makes a queued job waiting for its next attempt (a retry's backoff) due now.
+        /// False when no queued job has this id.
+        pub async fn retry_now(&self, id: &str) -> Result<bool, StoreError>;
         /// Deletes jobs that ended (done, skipped or dead) more than `age` ago, with their
         /// deliveries, record outcomes and audit rows. Queued and running jobs are never
         /// removed. Returns how many jobs were deleted.

@@ -132,3 +132,43 @@ async fn a_job_shows_its_call_attempts_and_deliveries_and_a_record_its_writes() 
         "{overview}"
     );
 }
+
+#[tokio::test]
+async fn a_job_waiting_for_its_next_attempt_is_retried_now_and_a_done_one_is_not() {
+    let app = TestApp::builder()
+        .without_workers()
+        .with("ADMIN__TOKEN", ADMIN_TOKEN)
+        .with("RETRY__BASE_DELAY", "1h")
+        .with("RETRY__MAX_DELAY", "2h")
+        .spawn()
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GONG_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.gong)
+        .await;
+    app.mount_happy_path().await;
+    let job_id = app.accept(&fixture("gong_webhook.json")).await;
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.job(&job_id).await.status,
+        competitor_sync::store::JobStatus::Queued
+    );
+    assert_eq!(app.run_pending_jobs().await, 0, "waiting an hour");
+
+    let (status, _) = post_admin(&app, &format!("/admin/jobs/{job_id}/retry")).await;
+    assert_eq!(status, 202);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.job(&job_id).await.status,
+        competitor_sync::store::JobStatus::Done
+    );
+    let (status, refused) = post_admin(&app, &format!("/admin/jobs/{job_id}/retry")).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("not_dead")),
+        "{refused}"
+    );
+}

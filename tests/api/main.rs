@@ -4,9 +4,12 @@
 mod admin_views;
 mod batching;
 mod binary;
+mod browser;
 mod cli;
 mod concurrency;
 mod connections;
+mod console;
+mod console_browser;
 mod error_shapes;
 mod full_disk;
 mod helpers;

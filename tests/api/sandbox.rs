@@ -21,7 +21,7 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// no `CARGO_BIN_EXE_`: it is found beside the service's (same target directory and profile).
 /// `cargo test` at the root builds it (the sandbox is a default member and has integration
 /// tests); `cargo test -p competitor-sync` alone does not, hence the checks.
-fn sandbox_binary() -> PathBuf {
+pub(crate) fn sandbox_binary() -> PathBuf {
     let binary = Path::new(SERVICE).with_file_name(format!(
         "competitor-sync-sandbox{}",
         std::env::consts::EXE_SUFFIX
@@ -62,7 +62,7 @@ fn newest_source(member: &Path) -> Option<SystemTime> {
 }
 
 /// The sandbox on an ephemeral port, and its URL.
-async fn start_sandbox(extra_args: &[&str]) -> (ChildProcess, String) {
+pub(crate) async fn start_sandbox(extra_args: &[&str]) -> (ChildProcess, String) {
     let mut sandbox = ChildProcess::start(
         Command::new(sandbox_binary())
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -94,6 +94,15 @@ fn env_file(path: &Path) -> HashMap<String, String> {
 /// The service with the committed sandbox configuration, pointed at `sandbox_url`, its store
 /// in `dir`; and the address it listens on.
 async fn start_service(dir: &Path, sandbox_url: &str) -> (ChildProcess, String) {
+    start_service_with(dir, sandbox_url, &[]).await
+}
+
+/// [`start_service`] with more `COMPETITOR_SYNC__<key>` settings.
+pub(crate) async fn start_service_with(
+    dir: &Path,
+    sandbox_url: &str,
+    settings: &[(&str, &str)],
+) -> (ChildProcess, String) {
     let config = Path::new(REPO).join("config");
     let overrides = [
         ("SERVER__BIND", "127.0.0.1:0".to_owned()),
@@ -106,12 +115,16 @@ async fn start_service(dir: &Path, sandbox_url: &str) -> (ChildProcess, String) 
         ("LOG__FORMAT", "json".to_owned()),
     ]
     .map(|(key, value)| (format!("COMPETITOR_SYNC__{key}"), value));
+    let extra = settings
+        .iter()
+        .map(|(key, value)| (format!("COMPETITOR_SYNC__{key}"), (*value).to_owned()));
     let mut service = ChildProcess::start(
         Command::new(SERVICE)
             .args(["serve", "--config"])
             .arg(config.join("sandbox.toml"))
             .envs(env_file(&config.join("sandbox.env")))
-            .envs(overrides),
+            .envs(overrides)
+            .envs(extra),
     );
     let address = service
         .wait_for("the service's listening line", |output| {
@@ -125,7 +138,7 @@ async fn start_service(dir: &Path, sandbox_url: &str) -> (ChildProcess, String) 
     (service, address)
 }
 
-async fn opportunities(http: &reqwest::Client, sandbox_url: &str) -> Vec<Value> {
+pub(crate) async fn opportunities(http: &reqwest::Client, sandbox_url: &str) -> Vec<Value> {
     let body: Value = http
         .get(format!("{sandbox_url}/sandbox/opportunities"))
         .send()

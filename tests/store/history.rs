@@ -158,3 +158,28 @@ pub async fn jobs_are_found_by_filter_and_the_dead_ones_replayed(t: TestStore) {
         JobStatus::Dead
     );
 }
+
+pub async fn a_waiting_job_is_made_due_now_and_others_are_not_touched(t: TestStore) {
+    let store = &t.store;
+    let id = enqueue(store, new_job("7")).await;
+    let job = claim(store).await;
+    assert!(end(store, &job, retry("timeout", Duration::from_secs(3600))).await);
+    assert_eq!(
+        store.due(10).await.expect("due").count,
+        0,
+        "waiting an hour"
+    );
+    assert!(store.retry_now(&id).await.expect("retry now"));
+    assert_eq!(store.due(10).await.expect("due").count, 1);
+    let job = claim(store).await;
+    assert!(
+        !store.retry_now(&id).await.expect("running"),
+        "a running job is left alone"
+    );
+    assert!(end(store, &job, done()).await);
+    assert!(
+        !store.retry_now(&id).await.expect("done"),
+        "a done job is left alone"
+    );
+    assert!(!store.retry_now("no-such-job").await.expect("unknown"));
+}

@@ -89,6 +89,7 @@ contract! {
         attempts_and_deliveries_are_kept_per_job,
         a_records_writes_are_listed_newest_first_with_their_call,
         jobs_are_found_by_filter_and_the_dead_ones_replayed,
+        a_waiting_job_is_made_due_now_and_others_are_not_touched,
     ],
     sweeps: [
         one_process_sweeps_per_interval,

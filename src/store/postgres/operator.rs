@@ -15,6 +15,20 @@ impl PgStore {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
+    pub async fn retry_now(&self, id: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE jobs SET run_after = LEAST(run_after, now_ms()), updated_at = now_ms() \
+             WHERE id = $1 AND status = 'queued'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 1 {
+            self.work_arrived();
+        }
+        Ok(updated.rows_affected() == 1)
+    }
+
     pub async fn retry_dead(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(

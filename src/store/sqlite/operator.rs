@@ -48,6 +48,26 @@ impl SqliteStore {
             .await
     }
 
+    pub async fn retry_now(&self, id: &str) -> Result<bool, StoreError> {
+        self.writer
+            .run(async {
+                let now = now_ms();
+                let updated = sqlx::query(
+                    "UPDATE jobs SET run_after = MIN(run_after, ?1), updated_at = ?1 \
+                     WHERE id = ?2 AND status = 'queued'",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(self.writer.pool())
+                .await?;
+                if updated.rows_affected() == 1 {
+                    self.work.notify_one();
+                }
+                Ok(updated.rows_affected() == 1)
+            })
+            .await
+    }
+
     /// The newest jobs, optionally of one status and one call, newest first.
     pub async fn list_jobs(
         &self,
