@@ -254,6 +254,7 @@ pub fn build_worker(settings: &Settings, store: &Store) -> Result<Worker, Startu
         gong,
         salesforce,
         rules: settings.sync.effective_rules(),
+        competitors: settings.sync.competitor_list(),
         retry: settings.retry.clone(),
         lease: settings.worker.lease,
         // One batch is what one collection request writes; Gong is asked per

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use super::*;
 use crate::sync::{Rule, WriteMode};
 
-fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+/// The required secrets as variables, with `pairs` added.
+pub(super) fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = [
         ("COMPETITOR_SYNC__WEBHOOK__TOKEN", "0123456789abcdef0123"),
         ("COMPETITOR_SYNC__GONG__ACCESS_KEY", "key"),

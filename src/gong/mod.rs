@@ -2,6 +2,7 @@
 
 mod limiter;
 mod listing;
+mod transcripts;
 pub mod types;
 
 use std::collections::{HashMap, HashSet};
@@ -69,6 +70,33 @@ impl Classify for GongError {
 
 use crate::config::MAX_CALLS_PER_REQUEST;
 
+/// What of a call to ask Gong for, beyond its context and trackers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallParts {
+    /// The parties (each speaker's side), for rules that count only one side's mentions.
+    pub parties: bool,
+    /// Each tracker phrase's occurrences (who said it), for tracker rules that count only
+    /// one side's mentions.
+    pub occurrences: bool,
+    /// The transcripts (`/v2/calls/transcript`), for rules that read them.
+    pub transcripts: bool,
+}
+
+impl CallParts {
+    /// `contentSelector.exposedFields`: occurrences only together with trackers, as Gong
+    /// requires; nothing beyond what a rule needs.
+    fn exposed_fields(self) -> serde_json::Value {
+        let mut fields = json!({ "content": { "trackers": true } });
+        if self.occurrences {
+            fields["content"]["trackerOccurrences"] = json!(true);
+        }
+        if self.parties {
+            fields["parties"] = json!(true);
+        }
+        fields
+    }
+}
+
 /// What Gong returned for a set of call ids.
 #[derive(Debug, Default)]
 pub struct CallBatch {
@@ -81,6 +109,7 @@ pub struct CallBatch {
 pub struct GongClient {
     http: reqwest::Client,
     calls_url: String,
+    transcripts_url: String,
     access_key: SecretString,
     access_key_secret: SecretString,
     limiter: GongLimiter,
@@ -102,6 +131,10 @@ impl GongClient {
                 "{}/v2/calls/extensive",
                 settings.base_url.trim_end_matches('/')
             ),
+            transcripts_url: format!(
+                "{}/v2/calls/transcript",
+                settings.base_url.trim_end_matches('/')
+            ),
             access_key: settings.credentials.access_key.clone(),
             access_key_secret: settings.credentials.access_key_secret.clone(),
             limiter: GongLimiter::new(settings.requests_per_second, settings.daily_limit),
@@ -114,12 +147,14 @@ impl GongClient {
         self
     }
 
-    /// The calls with their Extended CRM context and trackers: one request per `per_request`
-    /// ids (at most 100) and per page of the answer, each through the shared rate limit.
+    /// The calls with their Extended CRM context and trackers, and what `parts` asks for
+    /// besides: one request per `per_request` ids (at most 100) and per page of the answer,
+    /// each through the shared rate limit, and as many for the transcripts when asked.
     pub async fn fetch_calls(
         &self,
         call_ids: &[String],
         per_request: usize,
+        parts: CallParts,
     ) -> Result<CallBatch, GongError> {
         let mut batch = CallBatch::default();
         let per_request = per_request.clamp(1, MAX_CALLS_PER_REQUEST);
@@ -130,7 +165,7 @@ impl GongClient {
                     "filter": { "callIds": chunk },
                     "contentSelector": {
                         "context": "Extended",
-                        "exposedFields": { "content": { "trackers": true } }
+                        "exposedFields": parts.exposed_fields()
                     }
                 });
                 if let Some(cursor) = &cursor {
@@ -156,6 +191,17 @@ impl GongClient {
                 }
             }
         }
+        if parts.transcripts {
+            let found: Vec<String> = call_ids
+                .iter()
+                .filter(|id| batch.calls.contains_key(*id))
+                .cloned()
+                .collect();
+            let mut transcripts = self.fetch_transcripts(&found, per_request).await?;
+            for (id, call) in &mut batch.calls {
+                call.transcript = transcripts.remove(id);
+            }
+        }
         Ok(batch)
     }
 
@@ -174,12 +220,21 @@ impl GongClient {
         self.post(&body).await.map(|_| ())
     }
 
-    /// One request; `None` when Gong answers 404 (no call matches the filter).
+    /// One `/v2/calls/extensive` request; `None` when Gong answers 404 (no call matches).
     async fn post(&self, body: &serde_json::Value) -> Result<Option<CallsPage>, GongError> {
+        self.post_to(&self.calls_url, body).await
+    }
+
+    /// One request to `url`, through the shared rate limit; `None` on 404.
+    async fn post_to<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<T>, GongError> {
         self.limiter.acquire().await;
         let request = self
             .http
-            .post(&self.calls_url)
+            .post(url)
             .basic_auth(
                 self.access_key.expose_secret(),
                 Some(self.access_key_secret.expose_secret()),
@@ -232,212 +287,4 @@ fn error_message(body: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::num::NonZeroU32;
-
-    use serde_json::Value;
-    use wiremock::matchers::{body_partial_json, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    use super::*;
-    use crate::config::GongCredentials;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
-    }
-
-    fn client(server: &MockServer) -> GongClient {
-        client_at(server, 100)
-    }
-
-    fn client_at(server: &MockServer, requests_per_second: u32) -> GongClient {
-        let settings = GongSettings {
-            base_url: server.uri(),
-            credentials: GongCredentials {
-                access_key: SecretString::from("key"),
-                access_key_secret: SecretString::from("secret"),
-            },
-            request_timeout: Duration::from_secs(5),
-            requests_per_second: NonZeroU32::new(requests_per_second).expect("non-zero"),
-            daily_limit: NonZeroU32::new(10_000).expect("non-zero"),
-            batch_size: 100,
-        };
-        GongClient::new(&settings, reqwest::Client::new())
-    }
-
-    fn ids(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[tokio::test]
-    async fn pages_are_followed_through_the_cursor() {
-        let server = MockServer::start().await;
-        let first = fixture("gong_calls_extensive_page_with_cursor.json");
-        let cursor = first["records"]["cursor"]
-            .as_str()
-            .expect("cursor")
-            .to_owned();
-        let mut second = fixture("gong_calls_extensive_one.json");
-        second["calls"][0]["metaData"]["id"] = json!("7782342274025937897");
-        Mock::given(method("POST"))
-            .and(path("/v2/calls/extensive"))
-            .and(body_partial_json(json!({ "cursor": cursor })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(second))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/v2/calls/extensive"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(first))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let wanted = ids(&[
-            "7782342274025937895",
-            "7782342274025937896",
-            "7782342274025937897",
-        ]);
-        let batch = client(&server)
-            .fetch_calls(&wanted, 100)
-            .await
-            .expect("fetched");
-        let mut found: Vec<&String> = batch.calls.keys().collect();
-        found.sort();
-        assert_eq!(found, wanted.iter().collect::<Vec<_>>());
-        let requests = server.received_requests().await.unwrap_or_default();
-        let second_body: Value = serde_json::from_slice(&requests[1].body).expect("JSON");
-        assert_eq!(
-            second_body["filter"]["callIds"],
-            json!(wanted),
-            "same filter on every page"
-        );
-        // The call without context still parses, with an empty context.
-        assert!(batch.calls["7782342274025937896"].context.is_empty());
-    }
-
-    #[tokio::test]
-    async fn ids_are_sent_in_chunks_of_the_batch_size() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"calls": []})))
-            .expect(3)
-            .mount(&server)
-            .await;
-        let wanted: Vec<String> = (0..5).map(|n| n.to_string()).collect();
-        let batch = client(&server)
-            .fetch_calls(&wanted, 2)
-            .await
-            .expect("fetched");
-        assert!(batch.calls.is_empty());
-        assert!(
-            batch.not_found.is_empty(),
-            "absent from a 200 is not 'not found'"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_404_marks_every_id_of_the_request_not_found() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(404).set_body_json(fixture("gong_error_404.json")))
-            .mount(&server)
-            .await;
-        let wanted = ids(&["1", "2"]);
-        let batch = client(&server)
-            .fetch_calls(&wanted, 100)
-            .await
-            .expect("a 404 is an answer");
-        assert_eq!(batch.not_found.len(), 2);
-    }
-
-    /// Answers 429 (`Retry-After: 1`) to the first request and an empty page after, noting
-    /// when each request arrived.
-    #[derive(Clone, Default)]
-    struct LimitedOnce {
-        arrivals: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
-    }
-
-    impl wiremock::Respond for LimitedOnce {
-        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
-            let mut arrivals = self.arrivals.lock().expect("lock");
-            arrivals.push(std::time::Instant::now());
-            if arrivals.len() == 1 {
-                ResponseTemplate::new(429).insert_header("retry-after", "1")
-            } else {
-                ResponseTemplate::new(200).set_body_json(json!({"calls": []}))
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn a_429_holds_requests_that_had_already_taken_their_slot() {
-        let server = MockServer::start().await;
-        let gong_answers = LimitedOnce::default();
-        Mock::given(method("POST"))
-            .respond_with(gong_answers.clone())
-            .mount(&server)
-            .await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/store.db", dir.path().display());
-        let store = crate::store::Store::connect(&url).await.expect("store");
-        let gong =
-            std::sync::Arc::new(client_at(&server, 10).sharing_limits_through(Arc::new(store)));
-        // Four requests at once: three wait for their slots while the first meets the 429.
-        let mut tasks = tokio::task::JoinSet::new();
-        for n in 0..4 {
-            let gong = std::sync::Arc::clone(&gong);
-            tasks.spawn(async move { gong.fetch_calls(&ids(&[&n.to_string()]), 100).await });
-        }
-        while tasks.join_next().await.is_some() {}
-        let arrivals = gong_answers.arrivals.lock().expect("lock").clone();
-        assert_eq!(arrivals.len(), 4);
-        for later in &arrivals[1..] {
-            assert!(
-                *later - arrivals[0] >= Duration::from_millis(950),
-                "a request went out within the 429's hold: {:?}",
-                arrivals
-                    .iter()
-                    .map(|a| *a - arrivals[0])
-                    .collect::<Vec<_>>()
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn errors_are_classified() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(401).set_body_json(json!({"errors": ["bad"]})))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
-            .mount(&server)
-            .await;
-        let gong = client(&server);
-        let wanted = ids(&["1"]);
-        let limited = gong.fetch_calls(&wanted, 100).await.expect_err("429");
-        assert_eq!(
-            limited.disposition(),
-            Disposition::Defer {
-                after: Duration::from_secs(1)
-            }
-        );
-        let unauthorized = gong.fetch_calls(&wanted, 100).await.expect_err("401");
-        assert_eq!(unauthorized.disposition(), Disposition::Permanent);
-        assert!(
-            unauthorized.to_string().contains("us-NNNNN"),
-            "{unauthorized}"
-        );
-        let outage = gong.fetch_calls(&wanted, 100).await.expect_err("502");
-        assert_eq!(outage.disposition(), Disposition::Retry { after: None });
-        assert!(outage.to_string().contains("bad gateway"), "{outage}");
-    }
-}
+mod tests;

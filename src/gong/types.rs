@@ -14,11 +14,46 @@ pub struct Call {
     pub context: Vec<CrmContext>,
     #[serde(default)]
     pub content: Option<CallContent>,
+    /// Asked for only when a rule filters by speaker (`exposedFields.parties`).
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub parties: Vec<Party>,
+}
+
+/// A party of the call: who a `speakerId` is, and on which side.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Party {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "optional_string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speaker_id: Option<String>,
+    /// `Internal`, `External` or `Unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliation: Option<String>,
 }
 
 impl From<Call> for sync::Call {
     fn from(call: Call) -> Self {
         Self {
+            parties: call
+                .parties
+                .into_iter()
+                .filter_map(|party| {
+                    Some(sync::Party {
+                        speaker_id: party.speaker_id?,
+                        affiliation: sync::Affiliation::parse(party.affiliation.as_deref()?),
+                    })
+                })
+                .collect(),
+            transcript: None,
             scope: call.meta_data.scope,
             duration: call
                 .meta_data
@@ -55,7 +90,19 @@ impl From<Tracker> for sync::Tracker {
     fn from(tracker: Tracker) -> Self {
         Self {
             name: tracker.name,
-            phrases: tracker.phrases.into_iter().map(|p| p.phrase).collect(),
+            phrases: tracker
+                .phrases
+                .into_iter()
+                .map(|phrase| sync::Phrase {
+                    count: phrase.count.unwrap_or(1),
+                    speaker_ids: phrase
+                        .occurrences
+                        .into_iter()
+                        .filter_map(|occurrence| occurrence.speaker_id)
+                        .collect(),
+                    text: phrase.phrase,
+                })
+                .collect(),
         }
     }
 }
@@ -126,6 +173,28 @@ pub struct Tracker {
 pub struct TrackerPhrase {
     #[serde(default)]
     pub phrase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Each time it was heard, and by whom: only with `trackerOccurrences` (Gong's OpenAPI
+    /// description; no captured body with occurrences is on record), and only for calls
+    /// since 2023 and trackers that do not list each term separately.
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub occurrences: Vec<Occurrence>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Occurrence {
+    #[serde(
+        default,
+        deserialize_with = "optional_string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speaker_id: Option<String>,
 }
 
 /// Body of `POST /v2/calls/extensive`.
@@ -179,8 +248,19 @@ fn lenient_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     )
 }
 
+/// [`string_or_number`] for an id that may be absent or `null`.
+fn optional_string_or_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "string_or_number")] String);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(id)| id))
+}
+
 /// Gong ids are up to 20 digits: kept as strings, accepted as JSON numbers too.
-fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(super) fn string_or_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Id {
@@ -193,4 +273,50 @@ fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String
         Id::Unsigned(n) => n.to_string(),
         Id::Signed(n) => n.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gong's OpenAPI example of a call (not a captured body: no recorded Gong answer with
+    /// parties and occurrences is on record), as the domain sees it.
+    #[test]
+    fn parties_and_occurrences_of_the_openapi_example_reach_the_domain() {
+        let path = format!(
+            "{}/tests/fixtures/gong_calls_extensive_openapi_example.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).expect("fixture present");
+        let page: CallsPage = serde_json::from_str(&text).expect("the example parses");
+        let call: sync::Call = page.calls.into_iter().next().expect("one call").into();
+        assert_eq!(
+            call.parties,
+            [sync::Party {
+                speaker_id: "6432345678555530067".into(),
+                affiliation: sync::Affiliation::Internal,
+            }]
+        );
+        let phrase = &call.trackers[0].phrases[0];
+        assert_eq!(phrase.text, "Walmart");
+        assert_eq!(phrase.count, 5);
+        // The example's occurrence names a user id, not a party's speaker id: an unknown side.
+        assert_eq!(phrase.speaker_ids, ["234599484848423"]);
+        assert_eq!(
+            call.side_of(&phrase.speaker_ids[0]),
+            sync::Affiliation::Unknown
+        );
+    }
+
+    #[test]
+    fn a_phrase_without_occurrences_or_count_is_heard_once_by_nobody_known() {
+        let phrase: TrackerPhrase =
+            serde_json::from_value(serde_json::json!({"phrase": "Clari", "occurrences": null}))
+                .expect("parses");
+        let tracker = sync::Tracker::from(Tracker {
+            name: "Competitors".into(),
+            phrases: vec![phrase],
+        });
+        assert_eq!(tracker.phrases, [sync::Phrase::heard("Clari")]);
+    }
 }

@@ -209,7 +209,13 @@ impl Sweeper {
                 report.already_known += 1;
                 continue;
             }
-            match sweep_verdict(&listed.call, &self.filter, &self.worker.rules) {
+            let verdict = sweep_verdict(
+                &listed.call,
+                &self.filter,
+                &self.worker.rules,
+                &self.worker.competitors,
+            );
+            match verdict {
                 SweepVerdict::Queue => candidates.push(ListedCall {
                     call_id: listed.call.id.clone(),
                     call_data: listed.json.clone(),

@@ -4,9 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::call::{CrmContext, Tracker};
-use super::rules::{Rule, WriteMode};
-use super::values::{competitor_names, is_salesforce_id, linked_record_ids};
+use super::call::{Call, CrmContext};
+use super::evidence::{rule_names, DroppedName, NameEvidence};
+use super::names::{name_key, CompetitorList};
+use super::rules::{NameSource, Rule, WriteMode};
+use super::values::{is_salesforce_id, linked_record_ids};
 
 /// The writes one call calls for, grouped by record so each record is written once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,32 @@ pub struct RecordPlan {
 }
 
 impl RecordPlan {
+    /// Adds a rule's field. A tracker rule and a transcript rule may share a field (the
+    /// configuration makes sure they agree on mode and separator): the transcript's names
+    /// join the tracker's, each name once.
+    fn add_field(&mut self, field: FieldPlan) {
+        let Some(shared) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.field.eq_ignore_ascii_case(&field.field))
+        else {
+            self.fields.push(field);
+            return;
+        };
+        shared.tracker = format!("{} + {}", shared.tracker, field.tracker);
+        for (name, evidence) in field.names.into_iter().zip(field.evidence) {
+            if !shared.names.iter().any(|n| name_key(n) == name_key(&name)) {
+                shared.names.push(name);
+                shared.evidence.push(evidence);
+            }
+        }
+        shared.dropped.extend(field.dropped);
+        shared.speaker_note = match (shared.speaker_note.take(), field.speaker_note) {
+            (Some(first), Some(second)) => Some(format!("{first}; {second}")),
+            (first, second) => first.or(second),
+        };
+    }
+
     /// Fields whose current value must be read before writing.
     pub fn merge_fields(&self) -> Vec<&str> {
         self.fields
@@ -37,10 +65,20 @@ impl RecordPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldPlan {
     pub field: String,
+    /// The rule's tracker, or `transcript` for a rule that reads the transcript.
     pub tracker: String,
     pub names: Vec<String>,
     pub separator: String,
     pub mode: WriteMode,
+    /// Why each name is written: where it came from, how often, who said it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<NameEvidence>,
+    /// Phrases left out, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<DroppedName>,
+    /// Set when the rule wanted one side's mentions but the speakers could not be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_note: Option<String>,
 }
 
 /// Why a call leads to no write at all.
@@ -51,8 +89,15 @@ pub enum SkipReason {
     NoLinkedRecords {
         objects: Vec<String>,
     },
+    /// No rule found a name: its trackers heard no phrase, the transcript named no listed
+    /// competitor.
     NoPhrases {
         trackers: Vec<String>,
+        transcript: bool,
+    },
+    /// Names were heard, but every one was left out (by speaker, or not in the list).
+    NamesLeftOut {
+        dropped: Vec<DroppedName>,
     },
     /// Merge mode read the fields and found every name already there.
     Unchanged,
@@ -69,14 +114,35 @@ impl fmt::Display for SkipReason {
                 "the call is not linked to any Salesforce {} in Gong's CRM context",
                 objects.join(" or ")
             ),
-            Self::NoPhrases { trackers } => write!(
-                f,
-                "no phrases from tracker {} on this call",
-                trackers
+            Self::NoPhrases {
+                trackers,
+                transcript,
+            } => {
+                let trackers = trackers
                     .iter()
                     .map(|t| format!("\"{t}\""))
                     .collect::<Vec<_>>()
-                    .join(" or ")
+                    .join(" or ");
+                match (trackers.is_empty(), transcript) {
+                    (false, false) => write!(f, "no phrases from tracker {trackers} on this call"),
+                    (true, _) => write!(
+                        f,
+                        "the transcript names no competitor of sync.competitors"
+                    ),
+                    (false, true) => write!(
+                        f,
+                        "no phrases from tracker {trackers}, and the transcript names no competitor of sync.competitors"
+                    ),
+                }
+            }
+            Self::NamesLeftOut { dropped } => write!(
+                f,
+                "every name heard was left out: {}",
+                dropped
+                    .iter()
+                    .map(|d| format!("{}: {}", d.phrase, d.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             Self::Unchanged => write!(f, "every field already holds these names: nothing to write"),
         }
@@ -104,17 +170,16 @@ fn no_linked_records(rules: &[Rule]) -> SkipReason {
     }
 }
 
-/// The plan for one call, or why nothing is to be written.
-pub fn plan(
-    context: &[CrmContext],
-    trackers: &[Tracker],
-    rules: &[Rule],
-) -> Result<Plan, SkipReason> {
+/// The plan for one call, or why nothing is to be written. `competitors` gives the names
+/// their canonical spelling (empty: Gong's phrases as they are).
+pub fn plan(call: &Call, rules: &[Rule], competitors: &CompetitorList) -> Result<Plan, SkipReason> {
+    let context = &call.context;
     let mut plan = Plan {
         records: Vec::new(),
         ignored_ids: Vec::new(),
     };
     let mut any_linked = false;
+    let mut left_out: Vec<DroppedName> = Vec::new();
     for rule in rules {
         let (ids, ignored): (Vec<String>, Vec<String>) = linked_record_ids(context, &rule.object)
             .into_iter()
@@ -128,24 +193,32 @@ pub fn plan(
             continue;
         }
         any_linked = true;
-        let names = competitor_names(trackers, &rule.tracker);
+        let found = rule_names(call, rule, competitors);
+        let names = found.names();
         if names.is_empty() {
+            left_out.extend(found.dropped);
             continue;
         }
         for id in ids {
             let field = FieldPlan {
                 field: rule.field.clone(),
-                tracker: rule.tracker.clone(),
+                tracker: match rule.source {
+                    NameSource::Tracker => rule.tracker.clone(),
+                    NameSource::Transcript => "transcript".into(),
+                },
                 names: names.clone(),
                 separator: rule.separator.clone(),
                 mode: rule.mode,
+                evidence: found.evidence.clone(),
+                dropped: found.dropped.clone(),
+                speaker_note: found.speaker_note.clone(),
             };
             match plan
                 .records
                 .iter_mut()
                 .find(|r| r.record_id == id && r.object.eq_ignore_ascii_case(&rule.object))
             {
-                Some(record) => record.fields.push(field),
+                Some(record) => record.add_field(field),
                 None => plan.records.push(RecordPlan {
                     object: rule.object.clone(),
                     record_id: id,
@@ -155,9 +228,17 @@ pub fn plan(
         }
     }
     if plan.records.is_empty() {
-        return Err(if any_linked {
+        return Err(if any_linked && !left_out.is_empty() {
+            SkipReason::NamesLeftOut { dropped: left_out }
+        } else if any_linked {
             SkipReason::NoPhrases {
-                trackers: unique(rules.iter().map(|r| r.tracker.as_str())),
+                trackers: unique(
+                    rules
+                        .iter()
+                        .filter(|r| r.source == NameSource::Tracker)
+                        .map(|r| r.tracker.as_str()),
+                ),
+                transcript: rules.iter().any(|r| r.source == NameSource::Transcript),
             }
         } else {
             no_linked_records(rules)
@@ -181,7 +262,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::sync::{Call, CrmObject};
+    use crate::sync::{Call, CrmObject, Phrase, Tracker};
 
     /// The call in a fixture (a webhook or a `/v2/calls/extensive` answer), read by hand:
     /// the domain does not know Gong's wire format.
@@ -218,10 +299,11 @@ mod tests {
                     name: text(&tracker["name"]),
                     phrases: list(tracker.get("phrases"))
                         .iter()
-                        .map(|phrase| text(&phrase["phrase"]))
+                        .map(|phrase| Phrase::heard(&text(&phrase["phrase"])))
                         .collect(),
                 })
                 .collect(),
+            ..Call::default()
         }
     }
 
@@ -239,7 +321,7 @@ mod tests {
         let call = fixture_call("gong_webhook.json");
         let rules = [Rule::default()];
         assert_eq!(check_links(&call.context, &rules), Ok(()));
-        let plan = plan(&call.context, &call.trackers, &rules).expect("a plan");
+        let plan = plan(&call, &rules, &CompetitorList::default()).expect("a plan");
         assert_eq!(plan.records.len(), 1);
         let record = &plan.records[0];
         assert_eq!(record.object, "Opportunity");
@@ -255,8 +337,8 @@ mod tests {
         let api = fixture_call("gong_calls_extensive_one.json");
         let rules = [Rule::default()];
         assert_eq!(
-            plan(&webhook.context, &webhook.trackers, &rules),
-            plan(&api.context, &api.trackers, &rules)
+            plan(&webhook, &rules, &CompetitorList::default()),
+            plan(&api, &rules, &CompetitorList::default())
         );
     }
 
@@ -268,7 +350,7 @@ mod tests {
             rule("pricing", "Pricing_Topics__c", WriteMode::Overwrite),
             rule("Next steps", "Next_Steps__c", WriteMode::Overwrite),
         ];
-        let plan = plan(&call.context, &call.trackers, &rules).expect("a plan");
+        let plan = plan(&call, &rules, &CompetitorList::default()).expect("a plan");
         assert_eq!(plan.records.len(), 1);
         let fields: Vec<_> = plan.records[0]
             .fields
@@ -286,7 +368,7 @@ mod tests {
             .objects
             .retain(|o| o.object_type == "Account");
         let rules = [Rule::default()];
-        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
+        let reason = plan(&call, &rules, &CompetitorList::default()).unwrap_err();
         assert_eq!(check_links(&call.context, &rules), Err(reason.clone()));
         assert_eq!(
             reason,
@@ -305,7 +387,7 @@ mod tests {
             "Main_Competitors__c",
             WriteMode::Overwrite,
         )];
-        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
+        let reason = plan(&call, &rules, &CompetitorList::default()).unwrap_err();
         assert_eq!(
             reason.to_string(),
             "no phrases from tracker \"Objections\" on this call"
@@ -317,7 +399,7 @@ mod tests {
         let mut call = fixture_call("gong_webhook.json");
         call.context[0].objects[1].object_id = "006/../../limits".into();
         let rules = [Rule::default()];
-        let reason = plan(&call.context, &call.trackers, &rules).unwrap_err();
+        let reason = plan(&call, &rules, &CompetitorList::default()).unwrap_err();
         assert!(matches!(reason, SkipReason::NoLinkedRecords { .. }));
         assert!(check_links(&call.context, &rules).is_err());
     }

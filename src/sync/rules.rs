@@ -26,6 +26,36 @@ pub struct Rule {
     pub separator: String,
     #[serde(default = "Rule::default_mode")]
     pub mode: WriteMode,
+    /// Whose mentions count: anyone's, the customer's, or the company's own people's.
+    #[serde(default)]
+    pub mentioned_by: MentionedBy,
+    /// Where the names come from: the tracker's phrases, or the transcript (read for the
+    /// competitor list's names).
+    #[serde(default)]
+    pub source: NameSource,
+}
+
+/// Whose mentions of a competitor count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MentionedBy {
+    #[default]
+    Anyone,
+    /// Parties Gong marks `External`.
+    Customer,
+    /// Parties Gong marks `Internal`.
+    Company,
+}
+
+/// Where a rule's names come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// The phrases of the rule's keyword tracker.
+    #[default]
+    Tracker,
+    /// The call's transcript, searched for the competitor list's names and aliases.
+    Transcript,
 }
 
 impl Rule {
@@ -54,6 +84,8 @@ impl Default for Rule {
             field: Self::default_field(),
             separator: Self::default_separator(),
             mode: Self::default_mode(),
+            mentioned_by: MentionedBy::default(),
+            source: NameSource::default(),
         }
     }
 }

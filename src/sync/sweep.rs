@@ -5,7 +5,13 @@
 
 use std::time::Duration;
 
-use super::{plan, Call, Rule, SkipReason};
+use super::{check_links, plan, Call, CompetitorList, NameSource, Rule, SkipReason};
+
+fn reads_transcripts(rules: &[Rule]) -> bool {
+    rules
+        .iter()
+        .any(|rule| rule.source == NameSource::Transcript)
+}
 
 /// The part of Gong's automation rule the sweep can apply to a listed call (the workspace is
 /// part of the listing request itself).
@@ -32,7 +38,12 @@ pub enum SweepVerdict {
 
 /// The verdict for one listed call. A call whose listing lacks the scope or the duration is
 /// not left out for it: a call the rule may have sent is better synced than lost.
-pub fn sweep_verdict(call: &Call, filter: &CallFilter, rules: &[Rule]) -> SweepVerdict {
+pub fn sweep_verdict(
+    call: &Call,
+    filter: &CallFilter,
+    rules: &[Rule],
+    competitors: &CompetitorList,
+) -> SweepVerdict {
     let outside_scope = match (&filter.scope, &call.scope) {
         (Some(wanted), Some(scope)) => !wanted.eq_ignore_ascii_case(scope),
         _ => false,
@@ -44,8 +55,13 @@ pub fn sweep_verdict(call: &Call, filter: &CallFilter, rules: &[Rule]) -> SweepV
     if outside_scope || too_short {
         return SweepVerdict::OutsideFilter;
     }
-    match plan(&call.context, &call.trackers, rules) {
+    match plan(call, rules, competitors) {
         Ok(_) => SweepVerdict::Queue,
+        // The listing carries no transcript: a linked call is queued for a transcript rule
+        // to read it.
+        Err(_) if reads_transcripts(rules) && check_links(&call.context, rules).is_ok() => {
+            SweepVerdict::Queue
+        }
         Err(reason) => SweepVerdict::NothingToWrite(reason),
     }
 }
@@ -53,7 +69,7 @@ pub fn sweep_verdict(call: &Call, filter: &CallFilter, rules: &[Rule]) -> SweepV
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::{CrmContext, CrmObject, Tracker, WriteMode};
+    use crate::sync::{CrmContext, CrmObject, Phrase, Tracker, WriteMode};
 
     fn rules() -> Vec<Rule> {
         vec![Rule {
@@ -62,6 +78,7 @@ mod tests {
             tracker: "Competitors".into(),
             separator: ", ".into(),
             mode: WriteMode::Overwrite,
+            ..Rule::default()
         }]
     }
 
@@ -77,12 +94,14 @@ mod tests {
                     object_id: "0063t000012AbCdAAK".into(),
                 }],
             }],
+            parties: Vec::new(),
+            transcript: None,
             trackers: if phrases.is_empty() {
                 Vec::new()
             } else {
                 vec![Tracker {
                     name: "Competitors".into(),
-                    phrases: phrases.iter().map(|p| (*p).to_owned()).collect(),
+                    phrases: phrases.iter().map(|p| Phrase::heard(p)).collect(),
                 }]
             },
         }
@@ -90,13 +109,23 @@ mod tests {
 
     #[test]
     fn a_linked_call_with_competitors_is_queued() {
-        let verdict = sweep_verdict(&call(&["Clari"]), &CallFilter::default(), &rules());
+        let verdict = sweep_verdict(
+            &call(&["Clari"]),
+            &CallFilter::default(),
+            &rules(),
+            &CompetitorList::default(),
+        );
         assert_eq!(verdict, SweepVerdict::Queue);
     }
 
     #[test]
     fn a_call_without_trackers_yet_is_left_for_a_later_sweep() {
-        let verdict = sweep_verdict(&call(&[]), &CallFilter::default(), &rules());
+        let verdict = sweep_verdict(
+            &call(&[]),
+            &CallFilter::default(),
+            &rules(),
+            &CompetitorList::default(),
+        );
         assert!(
             matches!(
                 verdict,
@@ -113,7 +142,12 @@ mod tests {
             min_duration: None,
         };
         assert_eq!(
-            sweep_verdict(&call(&["Clari"]), &internal, &rules()),
+            sweep_verdict(
+                &call(&["Clari"]),
+                &internal,
+                &rules(),
+                &CompetitorList::default()
+            ),
             SweepVerdict::OutsideFilter
         );
         let long = CallFilter {
@@ -121,14 +155,19 @@ mod tests {
             min_duration: Some(Duration::from_secs(3600)),
         };
         assert_eq!(
-            sweep_verdict(&call(&["Clari"]), &long, &rules()),
+            sweep_verdict(
+                &call(&["Clari"]),
+                &long,
+                &rules(),
+                &CompetitorList::default()
+            ),
             SweepVerdict::OutsideFilter
         );
         let mut unknown = call(&["Clari"]);
         unknown.scope = None;
         unknown.duration = None;
         assert_eq!(
-            sweep_verdict(&unknown, &long, &rules()),
+            sweep_verdict(&unknown, &long, &rules(), &CompetitorList::default()),
             SweepVerdict::Queue,
             "a listing without the fields is not filtered out by them"
         );

@@ -1,6 +1,6 @@
 //! Small pure functions over call data and field values.
 
-use super::call::{CrmContext, Tracker};
+use super::call::CrmContext;
 
 /// Ids of the `object_type` records linked to the call in Salesforce, in Gong's order,
 /// without duplicates. Both names are compared case-insensitively.
@@ -18,18 +18,6 @@ pub fn linked_record_ids(context: &[CrmContext], object_type: &str) -> Vec<Strin
         }
     }
     ids
-}
-
-/// The phrases of every tracker named `tracker_name` (case-insensitive, trimmed), trimmed and
-/// de-duplicated case-insensitively; the first spelling wins and Gong's order is kept.
-pub fn competitor_names(trackers: &[Tracker], tracker_name: &str) -> Vec<String> {
-    let wanted = tracker_name.trim();
-    let phrases = trackers
-        .iter()
-        .filter(|tracker| tracker.name.trim().eq_ignore_ascii_case(wanted))
-        .flat_map(|tracker| &tracker.phrases)
-        .map(String::as_str);
-    dedupe(Vec::new(), phrases)
 }
 
 /// Existing names first, then the new ones not already present (case-insensitively).
@@ -74,13 +62,6 @@ pub(super) fn dedupe<'a>(
 mod tests {
     use super::*;
     use crate::sync::call::CrmObject;
-
-    fn tracker(name: &str, phrases: &[&str]) -> Tracker {
-        Tracker {
-            name: name.into(),
-            phrases: phrases.iter().map(|p| (*p).to_owned()).collect(),
-        }
-    }
 
     fn context(system: &str, objects: &[(&str, &str)]) -> CrmContext {
         CrmContext {
@@ -127,20 +108,6 @@ mod tests {
             names(&["0013t00001XyZabAAB"])
         );
         assert!(linked_record_ids(&[], "Opportunity").is_empty());
-    }
-
-    #[test]
-    fn competitor_names_are_trimmed_deduplicated_and_ordered() {
-        let trackers = vec![
-            tracker("Pricing", &["discount"]),
-            tracker(" competitors ", &[" Clari", "Chorus", "clari", "", "  "]),
-            tracker("Competitors", &["CHORUS", "Outreach"]),
-        ];
-        assert_eq!(
-            competitor_names(&trackers, "Competitors"),
-            names(&["Clari", "Chorus", "Outreach"])
-        );
-        assert!(competitor_names(&trackers, "Next steps").is_empty());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::gong::GongClient;
 use crate::retry::{Classify, Disposition, Jitter};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Ending, Job, KeptPlan, Store, StoreError};
-use crate::sync::{Plan, Rule};
+use crate::sync::{CompetitorList, Plan, Rule};
 use crate::telemetry;
 
 /// Why an attempt at a job failed, and what that means for the job. Errors of a whole batch
@@ -51,6 +51,8 @@ pub struct Worker {
     pub gong: GongClient,
     pub salesforce: SalesforceClient,
     pub rules: Vec<Rule>,
+    /// The competitor list the rules' names go through.
+    pub competitors: CompetitorList,
     pub retry: RetrySettings,
     pub lease: Duration,
     /// Jobs claimed at once: one sObject Collections request's worth.
@@ -177,7 +179,12 @@ impl Worker {
 
     /// Identifies the rules a plan was made under: a plan kept from other rules is not used.
     fn rules_fingerprint(&self) -> String {
-        let rules = serde_json::to_string(&self.rules).unwrap_or_default();
+        let rules = serde_json::json!({
+            "rules": self.rules,
+            "competitors": self.competitors.entries(),
+            "unknown_names": self.competitors.unknown,
+        })
+        .to_string();
         crate::digest::sha256_hex(rules.as_bytes())
     }
 

@@ -6,6 +6,7 @@ mod batching;
 mod binary;
 mod browser;
 mod cli;
+mod competitor_names;
 mod concurrency;
 mod connections;
 mod console;

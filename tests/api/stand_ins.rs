@@ -34,7 +34,8 @@ fn template(answer: Answer) -> ResponseTemplate {
 }
 
 /// Answers `/v2/calls/extensive` with the added calls the request asks for (Gong's 404 when
-/// it asks for none of them), found ones after `delay`.
+/// it asks for none of them), found ones after `delay`, and `/v2/calls/transcript` with
+/// their transcripts (an added call's `transcript` key).
 #[derive(Clone, Default)]
 pub struct GongCalls {
     pub calls: Arc<Mutex<Calls>>,
@@ -65,7 +66,13 @@ impl Respond for GongCalls {
             .lock()
             .expect("lock")
             .push((Instant::now(), asked));
-        let answer = self.calls.lock().expect("lock").respond(&request.body);
+        let calls = self.calls.lock().expect("lock");
+        let answer = if request.url.path().ends_with("/transcript") {
+            calls.respond_transcripts(&request.body)
+        } else {
+            calls.respond(&request.body)
+        };
+        drop(calls);
         let found = answer.status.is_success();
         let response = template(answer);
         if found {

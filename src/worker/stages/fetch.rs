@@ -1,21 +1,36 @@
-//! Stage 2: the batch's calls from Gong, in one request per `gong.batch_size` calls. Trackers
-//! always come from Gong's answer, never from the webhook; the CRM context from the webhook
-//! when it had one.
+//! Stage 2: the batch's calls from Gong, in one request per `gong.batch_size` calls (with
+//! their parties and tracker occurrences when a rule filters by speaker), and their
+//! transcripts when a rule reads them. Trackers always come from Gong's answer, never from
+//! the webhook; the CRM context from the webhook when it had one.
 
 use super::screen::Screened;
 use super::{Step, Worker};
-use crate::gong::{CallBatch, GongError};
+use crate::gong::{CallBatch, CallParts, GongError};
 use crate::store::Job;
-use crate::sync::{CrmContext, Plan, Tracker};
+use crate::sync::{Call, MentionedBy, NameSource, Plan, Rule};
 use crate::worker::Failure;
 
 /// What a job plans from.
 pub(super) enum Sourced {
-    Call {
-        context: Vec<CrmContext>,
-        trackers: Vec<Tracker>,
-    },
+    Call(Call),
     Kept(Plan),
+}
+
+/// What of the calls the rules need from Gong: who spoke only for a rule that filters by
+/// side, occurrences only for such a rule over a tracker, transcripts only for a rule that
+/// reads them.
+fn parts_needed(rules: &[Rule]) -> CallParts {
+    let by_side = |rule: &&Rule| rule.mentioned_by != MentionedBy::Anyone;
+    CallParts {
+        parties: rules.iter().any(|rule| by_side(&rule)),
+        occurrences: rules
+            .iter()
+            .filter(by_side)
+            .any(|rule| rule.source == NameSource::Tracker),
+        transcripts: rules
+            .iter()
+            .any(|rule| rule.source == NameSource::Transcript),
+    }
 }
 
 pub(super) async fn fetch(
@@ -38,7 +53,11 @@ pub(super) async fn fetch(
         match worker.salesforce.ensure_not_paused().await {
             Ok(()) => worker
                 .gong
-                .fetch_calls(&call_ids, worker.gong_batch_size)
+                .fetch_calls(
+                    &call_ids,
+                    worker.gong_batch_size,
+                    parts_needed(&worker.rules),
+                )
                 .await
                 .map_err(|e| Failure::of(&e)),
             Err(paused) => Err(Failure::of(&paused)),
@@ -64,14 +83,13 @@ pub(super) async fn fetch(
             step.map(|screened| match screened {
                 Screened::Kept(plan) => Step::Going(Sourced::Kept(plan)),
                 Screened::Fetch { webhook } => match fetched.calls.get(&job.call_id) {
-                    Some(call) => Step::Going(Sourced::Call {
-                        context: if webhook.context.is_empty() {
-                            call.context.clone()
-                        } else {
-                            webhook.context
-                        },
-                        trackers: call.trackers.clone(),
-                    }),
+                    Some(call) => {
+                        let mut call = call.clone();
+                        if !webhook.context.is_empty() {
+                            call.context = webhook.context;
+                        }
+                        Step::Going(Sourced::Call(call))
+                    }
                     None => {
                         let call_id = job.call_id.clone();
                         let error = if fetched.not_found.contains(&job.call_id) {

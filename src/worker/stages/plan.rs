@@ -72,11 +72,11 @@ pub(super) async fn unresolved(
 }
 
 fn plan_one(worker: &Worker, job: &Job, sourced: Sourced) -> Step<Plan> {
-    let (context, trackers) = match sourced {
+    let call = match sourced {
         Sourced::Kept(plan) => return Step::Going(plan),
-        Sourced::Call { context, trackers } => (context, trackers),
+        Sourced::Call(call) => call,
     };
-    match sync::plan(&context, &trackers, &worker.rules) {
+    match sync::plan(&call, &worker.rules, &worker.competitors) {
         Ok(plan) => {
             if !plan.ignored_ids.is_empty() {
                 tracing::warn!(job_id = %job.id, ids = ?plan.ignored_ids, "ignoring linked ids that are not Salesforce ids");

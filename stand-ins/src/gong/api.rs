@@ -1,5 +1,6 @@
-//! `POST /v2/calls/extensive` over HTTP: Basic auth with the configured access key, then
-//! Gong's documented few requests per second (429 with `Retry-After` beyond), then [`Calls`].
+//! `POST /v2/calls/extensive` and `POST /v2/calls/transcript` over HTTP: Basic auth with the
+//! configured access key, then Gong's documented few requests per second (429 with
+//! `Retry-After` beyond, counted over both), then [`Calls`].
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -79,16 +80,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn router(api: Arc<GongApi>) -> Router {
     Router::new()
         .route("/v2/calls/extensive", post(list_calls))
+        .route("/v2/calls/transcript", post(list_transcripts))
         .with_state(api)
 }
 
 async fn list_calls(State(api): State<Arc<GongApi>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !api.authorised(&headers) {
+    match refusal_for(&api, &headers) {
+        None => lock(&api.calls).respond(&body).into_response(),
+        Some(refused) => refused,
+    }
+}
+
+async fn list_transcripts(
+    State(api): State<Arc<GongApi>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match refusal_for(&api, &headers) {
+        None => lock(&api.calls).respond_transcripts(&body).into_response(),
+        Some(refused) => refused,
+    }
+}
+
+/// Gong's 401 for wrong credentials, or its 429 beyond the per-second limit; `None` when the
+/// request may go on.
+fn refusal_for(api: &GongApi, headers: &HeaderMap) -> Option<Response> {
+    if !api.authorised(headers) {
         tracing::warn!("Gong: wrong or missing access key and secret (HTTP Basic auth)");
-        return refusal(
+        return Some(refusal(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: invalid credentials",
-        );
+        ));
     }
     if let Err(wait) = api.admit(Instant::now()) {
         tracing::info!(
@@ -99,9 +121,9 @@ async fn list_calls(State(api): State<Arc<GongApi>>, headers: HeaderMap, body: B
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, retry_after_secs(wait).into());
-        return response;
+        return Some(response);
     }
-    lock(&api.calls).respond(&body).into_response()
+    None
 }
 
 fn refusal(status: StatusCode, message: &str) -> Response {

@@ -1,5 +1,6 @@
 //! The Gong stand-in: [`Calls`] answers `POST /v2/calls/extensive` ("List call data by date
-//! or call IDs") with the `callIds` and date filters, cursor pages and the content selector;
+//! or call IDs") with the `callIds` and date filters, cursor pages and the content selector
+//! (parties, trackers, their occurrences only when asked), and `POST /v2/calls/transcript`;
 //! [`GongApi`] serves it over HTTP with Basic auth and the per-second limit answered with 429
 //! and `Retry-After`.
 

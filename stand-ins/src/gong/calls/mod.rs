@@ -32,6 +32,8 @@ struct StoredCall {
     started: SystemTime,
     workspace_id: String,
     full: Value,
+    /// What `/v2/calls/transcript` answers for the call: its monologues.
+    transcript: Value,
 }
 
 /// Why a request gets no calls: the status and Gong's `errors` text.
@@ -46,6 +48,16 @@ impl Failure {
         Self {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+        }
+    }
+
+    fn into_answer(self) -> Answer {
+        if self.status == StatusCode::BAD_REQUEST {
+            tracing::warn!(reason = %self.message, "Gong: bad request");
+        }
+        Answer {
+            status: self.status,
+            body: error_body(&self.message),
         }
     }
 }
@@ -87,9 +99,14 @@ struct ExposedFields {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ContentFields {
     #[serde(default)]
     trackers: bool,
+    /// Each tracker's and phrase's `occurrences` (when and by which speaker), only together
+    /// with `trackers`.
+    #[serde(default)]
+    tracker_occurrences: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,8 +136,14 @@ impl Calls {
         all
     }
 
-    /// Adds `call` (found by its `metaData.id`), or replaces the call with that id.
-    pub fn add(&mut self, full: Value) {
+    /// Adds `call` (found by its `metaData.id`), or replaces the call with that id. The
+    /// call's `transcript` (monologues as `/v2/calls/transcript` has them), when it has one,
+    /// is kept apart: the extensive answer never carries it.
+    pub fn add(&mut self, mut full: Value) {
+        let transcript = full
+            .as_object_mut()
+            .and_then(|fields| fields.remove("transcript"))
+            .unwrap_or_else(|| json!([]));
         let meta = &full["metaData"];
         let call = StoredCall {
             id: meta["id"].as_str().unwrap_or_default().to_owned(),
@@ -130,6 +153,7 @@ impl Calls {
                 .unwrap_or(SystemTime::UNIX_EPOCH),
             workspace_id: meta["workspaceId"].as_str().unwrap_or_default().to_owned(),
             full,
+            transcript,
         };
         match self.by_id.get(&call.id) {
             Some(&index) => self.calls[index] = call,
@@ -149,27 +173,33 @@ impl Calls {
             .and_then(|request| self.answer(&request));
         match answer {
             Ok(page) => Answer::ok(page),
-            Err(refused) => {
-                if refused.status == StatusCode::BAD_REQUEST {
-                    tracing::warn!(reason = %refused.message, "Gong: bad request");
-                }
-                Answer {
-                    status: refused.status,
-                    body: error_body(&refused.message),
-                }
-            }
+            Err(refused) => refused.into_answer(),
         }
     }
 
     /// One page of the calls matching the request, or Gong's 400 or 404.
     fn answer(&self, request: &CallsRequest) -> Result<Value, Failure> {
-        let filter = &request.filter;
+        let context = context_level(&request.content_selector)?;
+        let (page, records) = self.page(&request.filter, request.cursor.as_deref())?;
+        let calls: Vec<Value> = page
+            .iter()
+            .map(|call| shape(call, context, &request.content_selector))
+            .collect();
+        Ok(json!({ "requestId": request_id(), "records": records, "calls": calls }))
+    }
+
+    /// The page of calls the filter and cursor select, and its `records` (with the next
+    /// page's cursor), or Gong's 400 or 404.
+    fn page(
+        &self,
+        filter: &Filter,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<&StoredCall>, Value), Failure> {
         if filter.call_ids.as_ref().is_some_and(Vec::is_empty) {
             return Err(Failure::bad_request("filter.callIds must not be empty"));
         }
         let from = bound("fromDateTime", filter.from_date_time.as_deref())?;
         let to = bound("toDateTime", filter.to_date_time.as_deref())?;
-        let context = context_level(&request.content_selector)?;
         let matching = self.matching(filter, from, to);
         if matching.is_empty() {
             return Err(Failure {
@@ -178,26 +208,25 @@ impl Calls {
             });
         }
         let fingerprint = filter_fingerprint(filter);
-        let offset = match &request.cursor {
+        let offset = match cursor {
             Some(cursor) => decode_cursor(cursor, &fingerprint)?,
             None => 0,
         };
-        let page: Vec<Value> = matching
-            .iter()
+        let total = matching.len();
+        let page: Vec<&StoredCall> = matching
+            .into_iter()
             .skip(offset)
             .take(self.page_size)
-            .map(|call| shape(call, context, &request.content_selector))
             .collect();
         let mut records = json!({
-            "totalRecords": matching.len(),
+            "totalRecords": total,
             "currentPageSize": page.len(),
             "currentPageNumber": offset / self.page_size,
         });
-        let next = offset + page.len();
-        if next < matching.len() {
-            records["cursor"] = json!(encode_cursor(next, &fingerprint));
+        if offset + page.len() < total {
+            records["cursor"] = json!(encode_cursor(offset + page.len(), &fingerprint));
         }
-        Ok(json!({ "requestId": request_id(), "records": records, "calls": page }))
+        Ok((page, records))
     }
 
     /// The calls the filter selects, oldest first (in the order added when they started
@@ -268,10 +297,34 @@ fn shape(call: &StoredCall, context: ContextLevel, selector: &ContentSelector) -
     if selector.exposed_fields.parties {
         shaped["parties"] = call.full["parties"].clone();
     }
-    if selector.exposed_fields.content.trackers {
-        shaped["content"] = json!({ "trackers": call.full["content"]["trackers"] });
+    let content = &selector.exposed_fields.content;
+    if content.trackers {
+        let mut trackers = call.full["content"]["trackers"].clone();
+        if !content.tracker_occurrences {
+            strip_occurrences(&mut trackers);
+        }
+        shaped["content"] = json!({ "trackers": trackers });
     }
     shaped
+}
+
+/// Gong sends `occurrences` only when `trackerOccurrences` asks for them.
+fn strip_occurrences(trackers: &mut Value) {
+    for tracker in trackers.as_array_mut().into_iter().flatten() {
+        let Some(tracker) = tracker.as_object_mut() else {
+            continue;
+        };
+        tracker.remove("occurrences");
+        for phrase in tracker
+            .get_mut("phrases")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            phrase.remove("occurrences");
+        }
+    }
 }
 
 fn bound(name: &str, value: Option<&str>) -> Result<Option<SystemTime>, Failure> {
@@ -336,6 +389,8 @@ fn decode_cursor(cursor: &str, fingerprint: &str) -> Result<usize, Failure> {
     }
     offset.parse().map_err(|_| invalid())
 }
+
+mod transcripts;
 
 #[cfg(test)]
 mod tests;

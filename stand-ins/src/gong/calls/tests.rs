@@ -194,3 +194,65 @@ fn refusals_have_gongs_error_shape() {
         .as_str()
         .is_some_and(|message| message.starts_with("The request body is not valid")));
 }
+
+#[test]
+fn occurrences_come_only_when_tracker_occurrences_asks_for_them() {
+    let api = api(100);
+    let asked = |occurrences: bool| {
+        api.answer(&request(json!({
+            "filter": {"callIds": ["7782342274025937895"]},
+            "contentSelector": {"exposedFields": {"parties": true, "content": {
+                "trackers": true, "trackerOccurrences": occurrences}}}
+        })))
+        .expect("found")
+    };
+    let with = asked(true);
+    let tracker = &with["calls"][0]["content"]["trackers"][0];
+    assert!(tracker["occurrences"].is_array());
+    assert!(tracker["phrases"][0]["occurrences"][0]["speakerId"].is_string());
+    assert!(with["calls"][0]["parties"][0]["affiliation"].is_string());
+    let without = asked(false);
+    let tracker = &without["calls"][0]["content"]["trackers"][0];
+    assert!(tracker.get("occurrences").is_none());
+    assert!(tracker["phrases"][0].get("occurrences").is_none());
+    assert_eq!(tracker["phrases"][0]["phrase"], "Clari");
+}
+
+#[test]
+fn transcripts_are_answered_per_call_and_never_inside_the_extensive_answer() {
+    let mut api = api(1);
+    api.add(json!({
+        "metaData": {"id": "42", "started": "2026-01-01T10:00:00Z"},
+        "transcript": [{"speakerId": "7", "topic": null,
+                        "sentences": [{"start": 0, "end": 1200, "text": "We use Clari."}]}]
+    }));
+    let body = |value: Value| serde_json::to_vec(&value).expect("json");
+    let first = api.respond_transcripts(&body(
+        json!({"filter": {"callIds": ["42", "7782342274025937895"]}}),
+    ));
+    assert!(first.status.is_success());
+    let page = &first.body;
+    let cursor = page["records"]["cursor"].as_str().expect("a second page");
+    let second = api.respond_transcripts(&body(json!({
+        "cursor": cursor, "filter": {"callIds": ["42", "7782342274025937895"]}
+    })));
+    let transcripts: Vec<&Value> = [page, &second.body]
+        .iter()
+        .flat_map(|p| p["callTranscripts"].as_array().into_iter().flatten())
+        .collect();
+    let ours = transcripts
+        .iter()
+        .find(|t| t["callId"] == "42")
+        .expect("call 42");
+    assert_eq!(
+        ours["transcript"][0]["sentences"][0]["text"],
+        "We use Clari."
+    );
+    let missing = api.respond_transcripts(&body(json!({"filter": {"callIds": ["1"]}})));
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let listed = api
+        .answer(&request(json!({"filter": {"callIds": ["42"]},
+            "contentSelector": {"exposedFields": {"content": {"trackers": true}}}})))
+        .expect("found");
+    assert!(listed["calls"][0].get("transcript").is_none());
+}
