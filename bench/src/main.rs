@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use services::{Replicas, SharedStore, StoreKind, TOKEN};
+use services::{Replicas, Rules, SharedStore, StoreKind, TOKEN};
 use upstreams::Upstreams;
 
 /// Measures competitor-sync end to end against local Gong and Salesforce stand-ins.
@@ -35,6 +35,10 @@ pub struct Args {
     /// Write in merge mode (adds one SOQL read per batch).
     #[arg(long)]
     merge: bool,
+    /// Add a transcript rule beside the tracker rule (one more Gong request per batch, to
+    /// /v2/calls/transcript, counted with the Gong requests).
+    #[arg(long)]
+    transcripts: bool,
     /// Where the service keeps its jobs: a SQLite file, or a database on a throw-away
     /// PostgreSQL server the benchmark starts (Debian's postgresql package).
     #[arg(long, value_enum, default_value = "sqlite")]
@@ -85,16 +89,24 @@ async fn main() -> anyhow::Result<()> {
         &store,
         args.replicas,
         &upstreams.url,
-        args.merge,
+        Rules {
+            merge: args.merge,
+            transcripts: args.transcripts,
+        },
     )
     .await?;
     println!(
-        "sending {} webhooks, {} at a time, to {} replica(s) of {} ({} mode, {:?} store)",
+        "sending {} webhooks, {} at a time, to {} replica(s) of {} ({} mode{}, {:?} store)",
         args.webhooks,
         args.concurrency,
         args.replicas,
         service_binary.display(),
         if args.merge { "merge" } else { "overwrite" },
+        if args.transcripts {
+            ", with a transcript rule"
+        } else {
+            ""
+        },
         args.store,
     );
     let started = Instant::now();

@@ -53,7 +53,8 @@ pub fn print(
         last_write.as_secs_f64()
     );
     println!(
-        "| Gong requests | {gong_requests} ({gong_429} answered 429), {:.2} per 100 calls; at most {} in any one second |",
+        "| Gong requests | {gong_requests} ({} for transcripts; {gong_429} answered 429), {:.2} per 100 calls; at most {} in any one second |",
+        Counters::get(&counters.gong_transcript_requests),
         per_100(gong_requests),
         counters.gong_busiest_second()
     );

@@ -72,21 +72,39 @@ pub struct Replicas {
     stopping: Arc<AtomicBool>,
 }
 
+/// The sync rules the service runs under.
+#[derive(Clone, Copy)]
+pub struct Rules {
+    /// Merge mode (one SOQL read per batch).
+    pub merge: bool,
+    /// A transcript rule beside the tracker rule (one transcript request per batch).
+    pub transcripts: bool,
+}
+
+impl Rules {
+    fn toml(self) -> String {
+        let mode = if self.merge { "merge" } else { "overwrite" };
+        let mut toml = format!("[[sync.rules]]\nmode = \"{mode}\"\n");
+        if self.transcripts {
+            toml = format!(
+                "[[sync.competitors]]\nname = \"Clari\"\n\n[[sync.competitors]]\nname = \"Chorus\"\n\n\
+                 {toml}\n[[sync.rules]]\nsource = \"transcript\"\nmode = \"{mode}\"\n"
+            );
+        }
+        toml
+    }
+}
+
 impl Replicas {
     pub async fn start(
         binary: &Path,
         store: &Arc<SharedStore>,
         count: usize,
         upstreams_url: &str,
-        merge: bool,
+        rules: Rules,
     ) -> anyhow::Result<Self> {
         let config = store.dir().join("bench.toml");
-        let rules = if merge {
-            "[[sync.rules]]\nmode = \"merge\"\n"
-        } else {
-            ""
-        };
-        std::fs::write(&config, rules)?;
+        std::fs::write(&config, rules.toml())?;
         let http = reqwest::Client::new();
         let mut replicas = Self {
             urls: Vec::new(),

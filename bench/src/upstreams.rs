@@ -27,6 +27,8 @@ pub const SALESFORCE_CLIENT_SECRET: &str = "bench";
 #[derive(Default)]
 pub struct Counters {
     pub gong_requests: AtomicU64,
+    /// Of `gong_requests`, those for transcripts (`/v2/calls/transcript`).
+    pub gong_transcript_requests: AtomicU64,
     pub gong_throttled: AtomicU64,
     pub salesforce_token: AtomicU64,
     pub salesforce_describe: AtomicU64,
@@ -135,12 +137,17 @@ impl Upstreams {
 async fn count(State(counters): State<Arc<Counters>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let update = request.method() == Method::PATCH && path.ends_with("/composite/sobjects");
-    let counter = if path == "/v2/calls/extensive" {
+    let counter = if path == "/v2/calls/extensive" || path == "/v2/calls/transcript" {
         counters
             .gong_arrivals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Instant::now());
+        if path == "/v2/calls/transcript" {
+            counters
+                .gong_transcript_requests
+                .fetch_add(1, Ordering::Relaxed);
+        }
         Some(&counters.gong_requests)
     } else if path == "/services/oauth2/token" {
         Some(&counters.salesforce_token)

@@ -103,8 +103,36 @@ pub async fn show(store: &Store, id: &str, json: bool) -> anyhow::Result<String>
             )?;
         }
     }
+    out.push_str(&explained_names(&detail));
     out.push_str(&values(&detail, "written"));
     Ok(out)
+}
+
+/// Where each planned name came from, and each phrase left out with why; empty without a
+/// plan. A field planned for several records is explained once.
+fn explained_names(detail: &JobDetail) -> String {
+    let Some(plan) = detail.result.as_ref().and_then(|r| r.plan.as_ref()) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut explained: Vec<&str> = Vec::new();
+    for field in plan.records.iter().flat_map(|record| &record.fields) {
+        if explained.contains(&field.field.as_str()) {
+            continue;
+        }
+        explained.push(&field.field);
+        let _ = writeln!(out, "names       {}", field.field);
+        for evidence in &field.evidence {
+            let _ = writeln!(out, "  {}", evidence.describe());
+        }
+        for dropped in &field.dropped {
+            let _ = writeln!(out, "  left out: {}: {}", dropped.phrase, dropped.reason);
+        }
+        if let Some(note) = &field.speaker_note {
+            let _ = writeln!(out, "  note: {note}");
+        }
+    }
+    out
 }
 
 /// The values a job would have written (dry run, from its result) and those it wrote, the

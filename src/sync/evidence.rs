@@ -21,6 +21,30 @@ pub struct NameEvidence {
     pub said_by: Vec<Affiliation>,
 }
 
+impl NameEvidence {
+    /// One line for people: `Chorus ← tracker: "chorus.ai", "Chorus" (3×, the customer)`;
+    /// without the side when the speakers were not asked for.
+    pub fn describe(&self) -> String {
+        let source = match self.source {
+            NameSource::Tracker => "tracker",
+            NameSource::Transcript => "transcript",
+        };
+        let heard: Vec<String> = self.heard_as.iter().map(|h| format!("\"{h}\"")).collect();
+        let sides: Vec<&str> = self.said_by.iter().map(|s| side_name(*s)).collect();
+        let said_by = if sides.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", sides.join(", "))
+        };
+        format!(
+            "{} ← {source}: {} ({}×{said_by})",
+            self.name,
+            heard.join(", "),
+            self.mentions
+        )
+    }
+}
+
 /// A phrase left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DroppedName {
@@ -374,6 +398,33 @@ mod tests {
         assert_eq!(
             anyone.evidence[0].said_by,
             [Affiliation::External, Affiliation::Internal]
+        );
+    }
+
+    #[test]
+    fn evidence_reads_as_one_line() {
+        let call = call(vec![
+            said("chorus.ai", &[BUYER]),
+            said("Chorus", &[BUYER, BUYER]),
+        ]);
+        let entries: &[(&str, &[&str])] = &[("Chorus", &["chorus.ai"])];
+        let names = rule_names(
+            &call,
+            &rule(MentionedBy::Customer),
+            &list(entries, UnknownNames::Keep),
+        );
+        assert_eq!(
+            names.evidence[0].describe(),
+            "Chorus ← tracker: \"chorus.ai\", \"Chorus\" (3×, the customer)"
+        );
+        let unchecked = rule_names(
+            &self::call(vec![Phrase::heard("Clari")]),
+            &Rule::default(),
+            &CompetitorList::default(),
+        );
+        assert_eq!(
+            unchecked.evidence[0].describe(),
+            "Clari ← tracker: \"Clari\" (1×)"
         );
     }
 

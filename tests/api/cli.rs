@@ -145,6 +145,10 @@ outcome     wrote 1 field value(s) to 1 record(s)
 deliveries  1
 records
   Opportunity 0063t000012AbCdAAK  done  wrote Main_Competitors__c
+names       Main_Competitors__c
+  Clari ← tracker: \"Clari\" (5×, the customer)
+  Chorus ← tracker: \"Chorus\" (3×, the company)
+  Outreach ← tracker: \"Outreach\" (1×, the customer)
 written
   Opportunity 0063t000012AbCdAAK.Main_Competitors__c: (not read) -> \"Clari, Chorus, Outreach\""
     );

@@ -273,3 +273,38 @@ async fn signing_out_ends_the_session_in_the_browser() {
     let cleared = response.headers()[SET_COOKIE].to_str().expect("text");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
+
+#[tokio::test]
+async fn a_jobs_page_explains_each_name_and_shows_gongs_phrases_as_text() {
+    let app = TestApp::builder()
+        .without_workers()
+        .with("ADMIN__TOKEN", ADMIN_TOKEN)
+        .config("[[sync.competitors]]\nname = \"Chorus\"\naliases = [\"chorus.ai\"]\n")
+        .spawn()
+        .await;
+    let mut call = fixture("gong_webhook.json")["callData"].clone();
+    call["content"]["trackers"][0]["phrases"] = serde_json::json!([
+        {"count": 2, "phrase": "chorus.ai"},
+        {"count": 1, "phrase": "<img src=x onerror=alert(1)>"}
+    ]);
+    app.mount_happy_path_for(&call).await;
+    let job = app.process(&fixture("gong_webhook.json")).await;
+    let http = browser_like();
+    let cookie = sign_in(&app, &http).await;
+    let (status, html) = page(
+        &http,
+        &app.url(&format!("/console/jobs/{}", job.id)),
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Chorus ← tracker: &quot;chorus.ai&quot; (2×)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"), "{html}");
+}

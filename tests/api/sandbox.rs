@@ -138,6 +138,17 @@ pub(crate) async fn start_service_with(
     (service, address)
 }
 
+async fn admin_get(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let response = http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the service answers");
+    assert_eq!(response.status(), 200, "{url}");
+    response.json().await.expect("JSON")
+}
+
 pub(crate) async fn opportunities(http: &reqwest::Client, sandbox_url: &str) -> Vec<Value> {
     let body: Value = http
         .get(format!("{sandbox_url}/sandbox/opportunities"))
@@ -164,7 +175,9 @@ fn by_name(list: &[Value], name: &str) -> Value {
 async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opportunities() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_sandbox, sandbox_url) = start_sandbox(&[]).await;
-    let (service, address) = start_service(dir.path(), &sandbox_url).await;
+    let admin_token = "sandbox-test-admin-token-0123456789";
+    let (service, address) =
+        start_service_with(dir.path(), &sandbox_url, &[("ADMIN__TOKEN", admin_token)]).await;
     let http = reqwest::Client::new();
 
     let before = opportunities(&http, &sandbox_url).await;
@@ -232,6 +245,34 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         assert_eq!(opportunity["api_writes"], 0, "{name}");
     }
     assert_eq!(by_name(&after, "Acme Corp - Renewal 2027")["api_writes"], 1);
+    // The competitor list and the rules of config/sandbox.toml, explained in each plan.
+    // A record is written before its job records its ending: wait for the ending.
+    let field = |call_id: &'static str| {
+        let http = http.clone();
+        let address = address.clone();
+        async move {
+            let url = format!("http://{address}/admin/jobs?call_id={call_id}&status=done");
+            let what = format!("call {call_id}'s job to be done");
+            let list: Value = eventually(&what, WAIT, || async {
+                let list = admin_get(&http, &url, admin_token).await;
+                list["jobs"][0]["id"].is_string().then_some(list)
+            })
+            .await;
+            let job_id = list["jobs"][0]["id"].as_str().unwrap_or_default();
+            let url = format!("http://{address}/admin/jobs/{job_id}");
+            let job: Value = admin_get(&http, &url, admin_token).await;
+            job["result"]["plan"]["records"][0]["fields"][0].clone()
+        }
+    };
+    let hooli = field("7782342274025937952").await;
+    assert_eq!(
+        hooli["evidence"][0]["heard_as"],
+        json!(["Chorus", "chorus.ai"])
+    );
+    let globex = field("7782342274025937901").await;
+    assert_eq!(globex["dropped"][0]["phrase"], "Gong", "{globex}");
+    let wayne = field("7782342274025937990").await;
+    assert_eq!(wayne["evidence"][0]["source"], "transcript", "{wayne}");
     assert!(
         printed.contains("7782342274025937990") && printed.contains("no webhook"),
         "{printed}"

@@ -8,6 +8,7 @@ use super::layout::{csrf_field, or_dash, page, readable, record_link, status_bad
 use super::session::Session;
 use crate::http::operator::{JobPage, RecordPage};
 use crate::store::{JobStatus, TargetStatus};
+use crate::sync::{FieldPlan, Plan};
 
 pub fn job(job: &JobPage, notice: Option<&str>, session: &Session) -> Markup {
     let view = &job.detail.job;
@@ -81,10 +82,33 @@ fn plan(job: &JobPage) -> Markup {
                             }
                         }
                     }
+                    (names_explained(plan))
                     @if !plan.ignored_ids.is_empty() {
                         p.muted { "Ignored (not Salesforce ids): " (plan.ignored_ids.join(", ")) }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Where each name came from and each phrase left out, once per field.
+fn names_explained(plan: &Plan) -> Markup {
+    let mut fields: Vec<&FieldPlan> = Vec::new();
+    for field in plan.records.iter().flat_map(|record| &record.fields) {
+        if !fields.iter().any(|f| f.field == field.field) {
+            fields.push(field);
+        }
+    }
+    html! {
+        @for field in fields {
+            h3.mono { (field.field) }
+            ul.evidence {
+                @for evidence in &field.evidence { li { (evidence.describe()) } }
+                @for dropped in &field.dropped {
+                    li.muted { "Left out: " (dropped.phrase) ": " (dropped.reason) }
+                }
+                @if let Some(note) = &field.speaker_note { li.muted { (note) } }
             }
         }
     }

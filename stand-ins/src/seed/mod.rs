@@ -4,7 +4,10 @@
 //! The mix covers what the service has to tell apart: a call linked to one Opportunity, one
 //! linked to two, one whose Competitors tracker heard nothing, an internal call with no CRM
 //! context, a call linked to an Account only, an Opportunity no call mentions, and a recent
-//! call whose webhook `fire` never sends (the service's catch-up sweep finds it). Each
+//! call whose webhook `fire` never sends (the service's catch-up sweep finds it). For the
+//! competitor list and its rules: an alias pair (`Chorus`, `chorus.ai`), a competitor only
+//! the rep names (`Gong`), and a call whose tracker lists no phrases but whose transcript
+//! names competitors (the sweep's call, so the sweep reads a transcript too). Each
 //! Opportunity is linked from at most one call that heard competitors, so the values after a
 //! demo run do not depend on the order the service processes the calls in.
 
@@ -16,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 
 use world::SeedOpportunity;
 pub(crate) use world::OPPORTUNITIES;
-use world::{SeedCall, Started, CALLS};
+use world::{SeedCall, Speaker, Started, CALLS};
 
 /// The Salesforce field the service's default rule writes.
 pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
@@ -44,6 +47,9 @@ pub fn webhook_sent(call_id: &str) -> bool {
 /// with only their name, count and phrases (the service re-fetches the call for the rest).
 pub fn webhook_call_data(call: &Value) -> Value {
     let mut data = call.clone();
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove("transcript");
+    }
     if let Some(trackers) = data
         .pointer_mut("/content/trackers")
         .and_then(Value::as_array_mut)
@@ -136,7 +142,10 @@ fn call_json(call: &SeedCall, now: OffsetDateTime) -> Value {
         "parties": parties,
         "content": {
             "trackers": [
-                competitors_tracker(call.competitors, &buyer_speaker),
+                competitors_tracker(&[
+                    (call.competitors, buyer_speaker.as_str()),
+                    (call.rep_mentions, rep_speaker.as_str()),
+                ]),
                 {
                     "id": "56070", "name": "Pricing", "count": 1, "type": "KEYWORD",
                     "occurrences": [{"startTime": 905.4, "speakerId": buyer_speaker}],
@@ -149,8 +158,28 @@ fn call_json(call: &SeedCall, now: OffsetDateTime) -> Value {
                                      "speakerId": rep_speaker}]
                 }
             ]
-        }
+        },
+        // The stand-in's own key: what its `/v2/calls/transcript` answers for the call.
+        "transcript": transcript(call.transcript, &rep_speaker, &buyer_speaker)
     })
+}
+
+/// Monologues as `/v2/calls/transcript` has them, a sentence each, a minute apart.
+fn transcript(sentences: &[(Speaker, &str)], rep: &str, buyer: &str) -> Value {
+    let monologues: Vec<Value> = sentences
+        .iter()
+        .zip(0u32..)
+        .map(|((speaker, text), minute)| {
+            let speaker_id = match speaker {
+                Speaker::Rep => rep,
+                Speaker::Buyer => buyer,
+            };
+            let start = 60_000 * minute;
+            json!({"speakerId": speaker_id, "topic": null,
+                   "sentences": [{"start": start, "end": start + 4_000, "text": text}]})
+        })
+        .collect();
+    json!(monologues)
 }
 
 /// Extended CRM context: the linked Salesforce objects with some of their fields. A call
@@ -183,11 +212,13 @@ fn context(call: &SeedCall) -> Value {
     }
 }
 
-fn competitors_tracker(phrases: &[(&str, u32)], speaker: &str) -> Value {
+/// The Competitors tracker: each group's phrases, said by its speaker.
+fn competitors_tracker(groups: &[(&[(&str, u32)], &str)]) -> Value {
     let mut moment = 30.0;
-    let phrases: Vec<Value> = phrases
+    let phrases: Vec<Value> = groups
         .iter()
-        .map(|(phrase, count)| {
+        .flat_map(|(phrases, speaker)| phrases.iter().map(move |phrase| (phrase, *speaker)))
+        .map(|((phrase, count), speaker)| {
             let occurrences: Vec<Value> = (0..*count)
                 .map(|_| {
                     moment += 173.5;
@@ -270,6 +301,42 @@ mod tests {
             1,
             "one lost webhook, for the sweep"
         );
+    }
+
+    #[test]
+    fn the_rules_demo_has_an_alias_pair_a_reps_own_mention_and_a_transcript_only_call() {
+        let calls = calls(today());
+        let phrases = |call: &Value| -> Vec<(String, String)> {
+            call["content"]["trackers"][0]["phrases"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let speaker = p["occurrences"][0]["speakerId"].as_str().unwrap_or("");
+                    (
+                        p["phrase"].as_str().unwrap_or("").to_owned(),
+                        speaker.to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let by_id = |id: &str| calls.iter().find(|c| c["metaData"]["id"] == id).expect(id);
+        let hooli = phrases(by_id("7782342274025937952"));
+        assert!(
+            hooli.iter().any(|(p, _)| p == "chorus.ai") && hooli.iter().any(|(p, _)| p == "Chorus")
+        );
+        let globex = by_id("7782342274025937901");
+        let rep = globex["parties"][0]["speakerId"].as_str().expect("rep");
+        assert_eq!(
+            phrases(globex).last(),
+            Some(&("Gong".to_owned(), rep.to_owned()))
+        );
+        let wayne = by_id("7782342274025937990");
+        assert!(phrases(wayne).is_empty());
+        assert!(wayne["transcript"][1]["sentences"][0]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Avoma")));
+        assert!(webhook_call_data(wayne).get("transcript").is_none());
     }
 
     #[test]

@@ -113,8 +113,19 @@ pub(super) struct SeedCall {
     pub buyer: Option<Person>,
     pub account: Option<(&'static str, &'static str)>,
     pub opportunities: &'static [&'static str],
-    /// The Competitors tracker's phrases and how often each was heard.
+    /// The Competitors tracker's phrases the buyer said, and how often.
     pub competitors: &'static [(&'static str, u32)],
+    /// Phrases only the rep said: a rule counting the customer's mentions leaves them out.
+    pub rep_mentions: &'static [(&'static str, u32)],
+    /// What `/v2/calls/transcript` answers: who said each sentence. Empty for most calls.
+    pub transcript: &'static [(Speaker, &'static str)],
+}
+
+/// Who said a sentence of a seeded transcript.
+#[derive(Clone, Copy)]
+pub(super) enum Speaker {
+    Rep,
+    Buyer,
 }
 
 const RILEY: Person = Person {
@@ -148,6 +159,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000VandelAAA", "Vandelay Industries")),
         opportunities: &["0065g0000VanImpAAA"],
         competitors: &[("Outreach", 4), ("Salesloft", 2), ("Clari", 1)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937952",
@@ -167,7 +180,10 @@ pub(super) const CALLS: &[SeedCall] = &[
         }),
         account: Some(("0015g0000HooliXAAA", "Hooli")),
         opportunities: &["0065g0000HooEntAAA"],
-        competitors: &[("Chorus", 3), ("Wingman", 1)],
+        // An alias pair: the competitor list writes both as "Chorus".
+        competitors: &[("Chorus", 3), ("chorus.ai", 1), ("Wingman", 1)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937948",
@@ -189,6 +205,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000StarkIAAA", "Stark Industries")),
         opportunities: &[],
         competitors: &[("Avoma", 2)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937934",
@@ -206,6 +224,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: None,
         opportunities: &[],
         competitors: &[("Clari", 2)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937927",
@@ -227,6 +247,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         opportunities: &["0065g0000UmbPltAAA"],
         // No competitor came up: the rep's value must be left alone.
         competitors: &[],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937913",
@@ -247,6 +269,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000InitecAAA", "Initech")),
         opportunities: &["0065g0000InitPXAAA", "0065g0000InitEMAAA"],
         competitors: &[("Clari", 6), ("People.ai", 2)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937901",
@@ -267,6 +291,9 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000GlobexAAA", "Globex Corporation")),
         opportunities: &["0065g0000GlbxNBAAA"],
         competitors: &[("Salesloft", 3), ("Outreach", 2)],
+        // The rep's own pitch: only the customer's mentions are written.
+        rep_mentions: &[("Gong", 1)],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937895",
@@ -287,6 +314,8 @@ pub(super) const CALLS: &[SeedCall] = &[
         account: Some(("0015g0000AcmeCoAAA", "Acme Corp")),
         opportunities: &["0065g0000AcmRnwAAA"],
         competitors: &[("Clari", 5), ("Chorus", 3), ("Outreach", 1)],
+        rep_mentions: &[],
+        transcript: &[],
     },
     SeedCall {
         id: "7782342274025937990",
@@ -305,6 +334,20 @@ pub(super) const CALLS: &[SeedCall] = &[
         }),
         account: Some(("0015g0000WayneEAAA", "Wayne Enterprises")),
         opportunities: &["0065g0000WayAnlAAA"],
-        competitors: &[("Avoma", 2), ("Clari", 1)],
+        // The tracker lists no phrases; the transcript names the competitors.
+        competitors: &[],
+        rep_mentions: &[],
+        transcript: &[
+            (Speaker::Rep, "Thanks for making the time, Lucius."),
+            (Speaker::Buyer, "We sat through an Avoma demo last month."),
+            (
+                Speaker::Rep,
+                "Unlike Gong, we coach from every call, not a sample.",
+            ),
+            (
+                Speaker::Buyer,
+                "Fair. Clari is in the running too, honestly.",
+            ),
+        ],
     },
 ];
