@@ -23,7 +23,8 @@ pub struct Call {
     pub parties: Vec<Party>,
 }
 
-/// A party of the call: who a `speakerId` is, and on which side.
+/// A party of the call: who a `speakerId` is, and on which side. `speakerId` is in Gong's
+/// OpenAPI description of parties; no captured Gong answer with it is on record.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Party {
