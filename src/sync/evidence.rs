@@ -266,7 +266,7 @@ fn dedup(items: Vec<&str>) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::sync::call::{Party, Sentence, Tracker};
-    use crate::sync::names::Competitor;
+    use crate::sync::names::list_of as list;
 
     const REP: &str = "6432345678555530067";
     const BUYER: &str = "8432345678555530067";
@@ -305,17 +305,6 @@ mod tests {
             mentioned_by,
             ..Rule::default()
         }
-    }
-
-    fn list(entries: &[(&str, &[&str])], unknown: UnknownNames) -> CompetitorList {
-        let competitors: Vec<Competitor> = entries
-            .iter()
-            .map(|(name, aliases)| Competitor {
-                name: (*name).into(),
-                aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-            })
-            .collect();
-        CompetitorList::new(&competitors, unknown)
     }
 
     #[test]

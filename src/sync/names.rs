@@ -143,19 +143,25 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
         .filter(|word| !word.is_empty())
 }
 
+/// A list from `(name, aliases)` pairs, for the domain's tests.
+#[cfg(test)]
+pub(super) fn list_of(entries: &[(&str, &[&str])], unknown: UnknownNames) -> CompetitorList {
+    let competitors: Vec<Competitor> = entries
+        .iter()
+        .map(|(name, aliases)| Competitor {
+            name: (*name).to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        })
+        .collect();
+    CompetitorList::new(&competitors, unknown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn list(entries: &[(&str, &[&str])]) -> CompetitorList {
-        let competitors: Vec<Competitor> = entries
-            .iter()
-            .map(|(name, aliases)| Competitor {
-                name: (*name).to_owned(),
-                aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-            })
-            .collect();
-        CompetitorList::new(&competitors, UnknownNames::Keep)
+        list_of(entries, UnknownNames::Keep)
     }
 
     #[test]
