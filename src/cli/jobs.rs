@@ -115,18 +115,13 @@ fn explained_names(detail: &JobDetail) -> String {
         return String::new();
     };
     let mut out = String::new();
-    let mut explained: Vec<&str> = Vec::new();
-    for field in plan.records.iter().flat_map(|record| &record.fields) {
-        if explained.contains(&field.field.as_str()) {
-            continue;
-        }
-        explained.push(&field.field);
+    for field in plan.fields_once() {
         let _ = writeln!(out, "names       {}", field.field);
         for evidence in &field.evidence {
             let _ = writeln!(out, "  {}", evidence.describe());
         }
         for dropped in &field.dropped {
-            let _ = writeln!(out, "  left out: {}: {}", dropped.phrase, dropped.reason);
+            let _ = writeln!(out, "  left out: {dropped}");
         }
         if let Some(note) = &field.speaker_note {
             let _ = writeln!(out, "  note: {note}");

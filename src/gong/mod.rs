@@ -22,7 +22,7 @@ use crate::upstream;
 use limiter::GongLimiter;
 pub use limiter::SHARED_ALLOWANCE;
 pub use listing::{CallListing, Listed, ListedPage};
-use types::{CallsPage, ErrorBody};
+use types::{CallsPage, ErrorBody, Paged};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GongError {
@@ -97,6 +97,13 @@ impl CallParts {
     }
 }
 
+/// The pages of one paged request: those answered, and whether Gong answered 404 (no call
+/// matches) before the last.
+struct Pages<T> {
+    answered: Vec<T>,
+    not_found: bool,
+}
+
 /// What Gong returned for a set of call ids.
 #[derive(Debug, Default)]
 pub struct CallBatch {
@@ -159,36 +166,19 @@ impl GongClient {
         let mut batch = CallBatch::default();
         let per_request = per_request.clamp(1, MAX_CALLS_PER_REQUEST);
         for chunk in call_ids.chunks(per_request) {
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut body = json!({
-                    "filter": { "callIds": chunk },
-                    "contentSelector": {
-                        "context": "Extended",
-                        "exposedFields": parts.exposed_fields()
-                    }
-                });
-                if let Some(cursor) = &cursor {
-                    body["cursor"] = json!(cursor);
+            let body = json!({
+                "filter": { "callIds": chunk },
+                "contentSelector": {
+                    "context": "Extended",
+                    "exposedFields": parts.exposed_fields()
                 }
-                match self.post(&body).await? {
-                    Some(page) => {
-                        for call in page.calls {
-                            batch.calls.insert(call.meta_data.id.clone(), call.into());
-                        }
-                        cursor = page
-                            .records
-                            .and_then(|r| r.cursor)
-                            .filter(|c| !c.is_empty());
-                    }
-                    None => {
-                        batch.not_found.extend(chunk.iter().cloned());
-                        cursor = None;
-                    }
-                }
-                if cursor.is_none() {
-                    break;
-                }
+            });
+            let pages = self.pages::<CallsPage>(&self.calls_url, body).await?;
+            for call in pages.answered.into_iter().flat_map(|page| page.calls) {
+                batch.calls.insert(call.meta_data.id.clone(), call.into());
+            }
+            if pages.not_found {
+                batch.not_found.extend(chunk.iter().cloned());
             }
         }
         if parts.transcripts {
@@ -223,6 +213,35 @@ impl GongClient {
     /// One `/v2/calls/extensive` request; `None` when Gong answers 404 (no call matches).
     async fn post(&self, body: &serde_json::Value) -> Result<Option<CallsPage>, GongError> {
         self.post_to(&self.calls_url, body).await
+    }
+
+    /// Every page Gong answers for `body` at `url`, following `records.cursor` with the same
+    /// body; a 404 ends the pages.
+    async fn pages<T: serde::de::DeserializeOwned + Paged>(
+        &self,
+        url: &str,
+        mut body: serde_json::Value,
+    ) -> Result<Pages<T>, GongError> {
+        let mut answered = Vec::new();
+        loop {
+            let Some(page) = self.post_to::<T>(url, &body).await? else {
+                return Ok(Pages {
+                    answered,
+                    not_found: true,
+                });
+            };
+            let cursor = page.next_cursor();
+            answered.push(page);
+            match cursor {
+                Some(cursor) => body["cursor"] = json!(cursor),
+                None => {
+                    return Ok(Pages {
+                        answered,
+                        not_found: false,
+                    })
+                }
+            }
+        }
     }
 
     /// One request to `url`, through the shared rate limit; `None` on 404.

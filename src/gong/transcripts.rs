@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::types::string_or_number;
+use super::types::{string_or_number, PageRecords, Paged};
 use super::{GongClient, GongError};
 use crate::config::MAX_CALLS_PER_REQUEST;
 use crate::sync::Sentence;
@@ -18,9 +18,15 @@ use crate::sync::Sentence;
 #[serde(rename_all = "camelCase")]
 struct TranscriptPage {
     #[serde(default)]
-    records: Option<super::types::PageRecords>,
+    records: Option<PageRecords>,
     #[serde(default)]
     call_transcripts: Option<Vec<CallTranscript>>,
+}
+
+impl Paged for TranscriptPage {
+    fn records(&self) -> Option<&PageRecords> {
+        self.records.as_ref()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,35 +63,23 @@ impl GongClient {
     ) -> Result<HashMap<String, Vec<Sentence>>, GongError> {
         let mut transcripts: HashMap<String, Vec<Sentence>> = HashMap::new();
         for chunk in call_ids.chunks(per_request.clamp(1, MAX_CALLS_PER_REQUEST)) {
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut body = json!({ "filter": { "callIds": chunk } });
-                if let Some(cursor) = &cursor {
-                    body["cursor"] = json!(cursor);
-                }
-                let Some(page) = self
-                    .post_to::<TranscriptPage>(&self.transcripts_url, &body)
-                    .await?
-                else {
-                    break;
-                };
-                for call in page.call_transcripts.unwrap_or_default() {
-                    let sentences = transcripts.entry(call.call_id).or_default();
-                    for monologue in call.transcript.unwrap_or_default() {
-                        sentences.extend(monologue.sentences.unwrap_or_default().into_iter().map(
-                            |sentence| Sentence {
-                                speaker_id: monologue.speaker_id.clone(),
-                                text: sentence.text,
-                            },
-                        ));
-                    }
-                }
-                cursor = page
-                    .records
-                    .and_then(|r| r.cursor)
-                    .filter(|c| !c.is_empty());
-                if cursor.is_none() {
-                    break;
+            let body = json!({ "filter": { "callIds": chunk } });
+            let pages = self
+                .pages::<TranscriptPage>(&self.transcripts_url, body)
+                .await?;
+            let calls = pages
+                .answered
+                .into_iter()
+                .flat_map(|page| page.call_transcripts.unwrap_or_default());
+            for call in calls {
+                let sentences = transcripts.entry(call.call_id).or_default();
+                for monologue in call.transcript.unwrap_or_default() {
+                    sentences.extend(monologue.sentences.unwrap_or_default().into_iter().map(
+                        |sentence| Sentence {
+                            speaker_id: monologue.speaker_id.clone(),
+                            text: sentence.text,
+                        },
+                    ));
                 }
             }
         }

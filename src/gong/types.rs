@@ -217,6 +217,23 @@ pub struct PageRecords {
     pub total_records: Option<u64>,
 }
 
+/// An answer that may continue on another page: `records.cursor`, when there is one.
+pub(super) trait Paged {
+    fn records(&self) -> Option<&PageRecords>;
+
+    fn next_cursor(&self) -> Option<String> {
+        self.records()
+            .and_then(|r| r.cursor.clone())
+            .filter(|c| !c.is_empty())
+    }
+}
+
+impl Paged for CallsPage {
+    fn records(&self) -> Option<&PageRecords> {
+        self.records.as_ref()
+    }
+}
+
 /// Gong's error body: `{"requestId": "...", "errors": ["..."]}`.
 #[derive(Debug, Deserialize)]
 pub struct ErrorBody {

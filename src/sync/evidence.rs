@@ -1,6 +1,8 @@
 //! From a call and one rule to the competitor names to write, each with where it came from,
 //! how often, who said it and the canonical name chosen; and the phrases left out, with why.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::call::{Affiliation, Call, Phrase};
@@ -50,6 +52,12 @@ impl NameEvidence {
 pub struct DroppedName {
     pub phrase: String,
     pub reason: String,
+}
+
+impl fmt::Display for DroppedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.phrase, self.reason)
+    }
 }
 
 /// What one rule takes from a call.
@@ -184,11 +192,7 @@ fn tracker_names(call: &Call, rule: &Rule, list: &CompetitorList) -> RuleNames {
             .collect();
         let (count, sides) = match (side, checkable) {
             (Some(side), true) => {
-                let by_side = phrase
-                    .speaker_ids
-                    .iter()
-                    .filter(|id| call.side_of(id) == side)
-                    .count();
+                let by_side = sides.iter().filter(|&&spoke| spoke == side).count();
                 if by_side == 0 {
                     let speakers = dedup(sides.iter().map(|s| side_name(*s)).collect());
                     let reason = format!(

@@ -18,6 +18,20 @@ pub struct Plan {
     pub ignored_ids: Vec<String>,
 }
 
+impl Plan {
+    /// Each field once (the first record's, when several records share a rule), as the
+    /// names of a field are the same for every record it is planned for.
+    pub fn fields_once(&self) -> Vec<&FieldPlan> {
+        let mut fields: Vec<&FieldPlan> = Vec::new();
+        for field in self.records.iter().flat_map(|record| &record.fields) {
+            if !fields.iter().any(|f| f.field == field.field) {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordPlan {
     pub object: String,
@@ -140,7 +154,7 @@ impl fmt::Display for SkipReason {
                 "every name heard was left out: {}",
                 dropped
                     .iter()
-                    .map(|d| format!("{}: {}", d.phrase, d.reason))
+                    .map(DroppedName::to_string)
                     .collect::<Vec<_>>()
                     .join("; ")
             ),

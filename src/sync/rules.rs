@@ -59,6 +59,16 @@ pub enum NameSource {
 }
 
 impl Rule {
+    /// Whether only one side's mentions count, so Gong must say who spoke.
+    pub fn filters_by_side(&self) -> bool {
+        self.mentioned_by != MentionedBy::Anyone
+    }
+
+    /// Whether the names come from the call's transcript.
+    pub fn reads_transcript(&self) -> bool {
+        self.source == NameSource::Transcript
+    }
+
     fn default_tracker() -> String {
         "Competitors".into()
     }

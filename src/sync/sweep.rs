@@ -5,13 +5,7 @@
 
 use std::time::Duration;
 
-use super::{check_links, plan, Call, CompetitorList, NameSource, Rule, SkipReason};
-
-fn reads_transcripts(rules: &[Rule]) -> bool {
-    rules
-        .iter()
-        .any(|rule| rule.source == NameSource::Transcript)
-}
+use super::{check_links, plan, Call, CompetitorList, Rule, SkipReason};
 
 /// The part of Gong's automation rule the sweep can apply to a listed call (the workspace is
 /// part of the listing request itself).
@@ -59,7 +53,10 @@ pub fn sweep_verdict(
         Ok(_) => SweepVerdict::Queue,
         // The listing carries no transcript: a linked call is queued for a transcript rule
         // to read it.
-        Err(_) if reads_transcripts(rules) && check_links(&call.context, rules).is_ok() => {
+        Err(_)
+            if rules.iter().any(Rule::reads_transcript)
+                && check_links(&call.context, rules).is_ok() =>
+        {
             SweepVerdict::Queue
         }
         Err(reason) => SweepVerdict::NothingToWrite(reason),

@@ -27,11 +27,7 @@ fn calls(count: u32) -> (Vec<Value>, GongCalls) {
 }
 
 async fn mount_gong(app: &TestApp, gong: &GongCalls) {
-    Mock::given(method("POST"))
-        .and(path(GONG_PATH))
-        .respond_with(gong.clone())
-        .mount(&app.gong)
-        .await;
+    gong.mount(&app.gong).await;
 }
 
 #[tokio::test]

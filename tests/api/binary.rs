@@ -271,11 +271,7 @@ async fn every_webhook_acknowledged_before_a_sigkill_is_written_after_restart() 
         delay: Duration::from_millis(150),
         ..GongCalls::default()
     };
-    Mock::given(method("POST"))
-        .and(path("/v2/calls/extensive"))
-        .respond_with(gong_calls.clone())
-        .mount(&gong)
-        .await;
+    gong_calls.mount(&gong).await;
     mount_salesforce_auth(&salesforce).await;
     let records = SalesforceRecords::default();
     mount_records(&salesforce, &records).await;

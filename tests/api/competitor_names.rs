@@ -5,8 +5,6 @@
 
 use competitor_sync::store::{Job, JobStatus};
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::Mock;
 
 use crate::helpers::*;
 use crate::stand_ins::GongCalls;
@@ -45,13 +43,7 @@ async fn app_with(config: &str, call: &Value) -> (TestApp, crate::stand_ins::Sal
         .await;
     let gong = GongCalls::default();
     gong.add(call);
-    for endpoint in [GONG_PATH, TRANSCRIPT_PATH] {
-        Mock::given(method("POST"))
-            .and(path(endpoint))
-            .respond_with(gong.clone())
-            .mount(&app.gong)
-            .await;
-    }
+    gong.mount(&app.gong).await;
     app.mount_token().await;
     let records = app.mount_records().await;
     (app, records)

@@ -62,11 +62,7 @@ async fn calls_sharing_an_opportunity_in_merge_mode_lose_no_names() {
         .spawn()
         .await;
     let gong = GongCalls::default();
-    Mock::given(method("POST"))
-        .and(path(GONG_PATH))
-        .respond_with(gong.clone())
-        .mount(&app.gong)
-        .await;
+    gong.mount(&app.gong).await;
     app.mount_token().await;
     let records = SalesforceRecords {
         read_delay: Duration::from_millis(30),

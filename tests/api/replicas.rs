@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use competitor_sync::store::Store;
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 use crate::binary::{mount_records, mount_salesforce_auth, service_env, Service, WEBHOOK_TOKEN};
 use crate::helpers::eventually;
@@ -35,11 +34,7 @@ impl Cluster {
         let gong = MockServer::start().await;
         let salesforce = MockServer::start().await;
         let gong_calls = GongCalls::default();
-        Mock::given(method("POST"))
-            .and(path("/v2/calls/extensive"))
-            .respond_with(gong_calls.clone())
-            .mount(&gong)
-            .await;
+        gong_calls.mount(&gong).await;
         mount_salesforce_auth(&salesforce).await;
         let records = SalesforceRecords::default();
         mount_records(&salesforce, &records).await;

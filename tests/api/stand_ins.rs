@@ -11,7 +11,8 @@ use competitor_sync_stand_ins::seed::MAIN_COMPETITORS;
 use competitor_sync_stand_ins::{synthetic, Answer};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use competitor_sync_stand_ins::synthetic::webhook as webhook_for;
 
@@ -50,6 +51,17 @@ pub type GongRequest = (Instant, Vec<String>);
 impl GongCalls {
     pub fn add(&self, call: &Value) {
         self.calls.lock().expect("lock").add(call.clone());
+    }
+
+    /// Answers both of Gong's call endpoints on `server`.
+    pub async fn mount(&self, server: &MockServer) {
+        for endpoint in ["/v2/calls/extensive", "/v2/calls/transcript"] {
+            Mock::given(method("POST"))
+                .and(path(endpoint))
+                .respond_with(self.clone())
+                .mount(server)
+                .await;
+        }
     }
 }
 

@@ -27,11 +27,7 @@ async fn sweeping_app(settings: &[(&str, &str)]) -> (TestApp, GongCalls, Salesfo
     }
     let app = builder.spawn().await;
     let gong = GongCalls::default();
-    Mock::given(method("POST"))
-        .and(path(GONG_PATH))
-        .respond_with(gong.clone())
-        .mount(&app.gong)
-        .await;
+    gong.mount(&app.gong).await;
     app.mount_token().await;
     let records = app.mount_records().await;
     (app, gong, records)

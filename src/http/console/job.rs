@@ -8,7 +8,7 @@ use super::layout::{csrf_field, or_dash, page, readable, record_link, status_bad
 use super::session::Session;
 use crate::http::operator::{JobPage, RecordPage};
 use crate::store::{JobStatus, TargetStatus};
-use crate::sync::{FieldPlan, Plan};
+use crate::sync::Plan;
 
 pub fn job(job: &JobPage, notice: Option<&str>, session: &Session) -> Markup {
     let view = &job.detail.job;
@@ -94,19 +94,13 @@ fn plan(job: &JobPage) -> Markup {
 
 /// Where each name came from and each phrase left out, once per field.
 fn names_explained(plan: &Plan) -> Markup {
-    let mut fields: Vec<&FieldPlan> = Vec::new();
-    for field in plan.records.iter().flat_map(|record| &record.fields) {
-        if !fields.iter().any(|f| f.field == field.field) {
-            fields.push(field);
-        }
-    }
     html! {
-        @for field in fields {
+        @for field in plan.fields_once() {
             h3.mono { (field.field) }
             ul.evidence {
                 @for evidence in &field.evidence { li { (evidence.describe()) } }
                 @for dropped in &field.dropped {
-                    li.muted { "Left out: " (dropped.phrase) ": " (dropped.reason) }
+                    li.muted { "Left out: " (dropped) }
                 }
                 @if let Some(note) = &field.speaker_note { li.muted { (note) } }
             }

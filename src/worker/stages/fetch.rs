@@ -7,7 +7,7 @@ use super::screen::Screened;
 use super::{Step, Worker};
 use crate::gong::{CallBatch, CallParts, GongError};
 use crate::store::Job;
-use crate::sync::{Call, MentionedBy, NameSource, Plan, Rule};
+use crate::sync::{Call, Plan, Rule};
 use crate::worker::Failure;
 
 /// What a job plans from.
@@ -20,16 +20,12 @@ pub(super) enum Sourced {
 /// side, occurrences only for such a rule over a tracker, transcripts only for a rule that
 /// reads them.
 fn parts_needed(rules: &[Rule]) -> CallParts {
-    let by_side = |rule: &&Rule| rule.mentioned_by != MentionedBy::Anyone;
     CallParts {
-        parties: rules.iter().any(|rule| by_side(&rule)),
+        parties: rules.iter().any(Rule::filters_by_side),
         occurrences: rules
             .iter()
-            .filter(by_side)
-            .any(|rule| rule.source == NameSource::Tracker),
-        transcripts: rules
-            .iter()
-            .any(|rule| rule.source == NameSource::Transcript),
+            .any(|rule| rule.filters_by_side() && !rule.reads_transcript()),
+        transcripts: rules.iter().any(Rule::reads_transcript),
     }
 }
 
