@@ -29,9 +29,11 @@ mod demo {
 /// `serve` (the default) answers as Gong's API (POST /v2/calls/extensive, HTTP Basic auth,
 /// cursor pages, 3 requests/second then 429) and as a Salesforce org (OAuth token endpoint
 /// with client credentials or JWT bearer, describe, sObject rows and Collections, SOQL,
-/// Sforce-Limit-Info), all on one port, with seeded calls and Opportunities. Its page at /
-/// lists the Opportunities and their Main Competitors; GET /sandbox/opportunities gives them
-/// as JSON (/sandbox/opportunities.txt as tab-separated text).
+/// Sforce-Limit-Info), all on one port, with seeded calls and Opportunities (a restricted
+/// Competitors picklist and Competitors related lists among their fields). Its page at /
+/// lists the Opportunities with their Main Competitors, picklist values and related list;
+/// GET /sandbox/opportunities gives them as JSON (/sandbox/opportunities.txt as
+/// tab-separated text).
 ///
 /// `fire` sends the seeded calls' webhooks to the service, signed with Standard Webhooks,
 /// all but one: that call's delivery is "lost", and the service's catch-up sweep (every 20

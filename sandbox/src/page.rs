@@ -1,6 +1,8 @@
-//! What a person (or a script) looks at: a read-only page listing the Opportunities and
-//! their Main Competitors beside the seeded calls, the same list as JSON and as text, and a
-//! health probe.
+//! What a person (or a script) looks at: a read-only page listing the Opportunities (their
+//! Main Competitors, Competitors picklist and Competitors related list) beside the seeded
+//! calls, the same list as JSON and as text, and a health probe.
+
+mod opportunities;
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -10,8 +12,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use competitor_sync_stand_ins::salesforce::{Record, SalesforceApi};
-use competitor_sync_stand_ins::seed::MAIN_COMPETITORS;
+use competitor_sync_stand_ins::salesforce::SalesforceApi;
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -29,65 +30,92 @@ pub fn router(pages: Pages) -> Router {
         .with_state(pages)
 }
 
-fn summary(record: &Record) -> Value {
-    json!({
-        "id": record.id(),
-        "name": record.text("Name"),
-        "stage": record.text("StageName"),
-        "main_competitors": record.text(MAIN_COMPETITORS),
-        "last_modified": record.text("LastModifiedDate"),
-        "api_writes": record.writes,
-    })
-}
-
 async fn opportunities_json(State(pages): State<Pages>) -> Json<Value> {
     let org = pages.salesforce.org();
-    let list: Vec<Value> = org.records().iter().map(summary).collect();
+    let list: Vec<Value> = org
+        .records()
+        .iter()
+        .map(|record| opportunities::summary(&org, record))
+        .collect();
     Json(json!({ "opportunities": list }))
 }
 
-/// One line per Opportunity: id, Main Competitors, name, tab-separated (for shell scripts).
+/// One line per Opportunity, tab-separated (for shell scripts): id, Main Competitors, name,
+/// the Competitors picklist's values and the Competitors related list's names.
 async fn opportunities_text(State(pages): State<Pages>) -> Response {
     let org = pages.salesforce.org();
     let mut text = String::new();
     for record in org.records() {
-        let _ = writeln!(
-            text,
-            "{}\t{}\t{}",
-            record.id(),
-            record.text(MAIN_COMPETITORS).unwrap_or_default(),
-            record.text("Name").unwrap_or_default()
-        );
+        let _ = writeln!(text, "{}", opportunities::text_line(&org, record));
     }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 async fn index(State(pages): State<Pages>) -> Html<String> {
-    let mut rows = String::new();
-    {
+    let (rows, legend) = {
         let org = pages.salesforce.org();
-        for record in org.records() {
-            let written = if record.writes > 0 {
-                format!(r#"<span class="written">written {}×</span>"#, record.writes)
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                rows,
-                "<tr{}><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"competitors\">{}</td><td>{} {written}</td></tr>",
-                if record.writes > 0 { r#" class="changed""# } else { "" },
-                escape(record.text("Name").unwrap_or_default()),
-                escape(record.id()),
-                escape(record.text("StageName").unwrap_or_default()),
-                record
-                    .text(MAIN_COMPETITORS)
-                    .map_or_else(|| "<em>empty</em>".to_owned(), escape),
-                escape(record.text("LastModifiedDate").unwrap_or_default()),
-            );
-        }
-    }
-    let mut calls = String::new();
-    for call in pages.calls.iter().rev() {
+        let rows: String = org
+            .records()
+            .iter()
+            .map(|record| opportunities::html_row(&org, record))
+            .collect();
+        (rows, opportunities::legend(&org))
+    };
+    let calls = call_rows(&pages.calls);
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="2">
+<title>Sandbox: Opportunities and their Main Competitors</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }}
+table {{ border-collapse: collapse; margin-bottom: 2rem; }}
+th, td {{ text-align: left; padding: .4rem .8rem; border-bottom: 1px solid #ddd; vertical-align: top; }}
+th {{ background: #f4f4f6; }}
+tr.changed td {{ background: #eefbea; }}
+td.competitors {{ font-weight: 600; }}
+.written {{ color: #2a7a1a; font-size: .85em; }}
+.chip {{ display: inline-block; padding: .05rem .5rem; margin: .1rem; border-radius: 1rem; background: #e8eefc; font-size: .85em; }}
+.row {{ margin-bottom: .3rem; }}
+.row small {{ color: #555; }}
+.by {{ font-size: .75em; color: #777; }}
+.row.api .by {{ color: #2a7a1a; }}
+code {{ font-size: .85em; color: #555; }}
+p {{ max-width: 60rem; }}
+</style>
+</head>
+<body>
+<h1>Salesforce (sandbox): Opportunities</h1>
+<p>competitor-sync writes the competitors Gong heard on each call into the linked
+Opportunities, where its rules say: <code>Main_Competitors__c</code>, the Competitors
+picklist, the Competitors related list. Fire the seeded calls' webhooks with
+<code>competitor-sync-sandbox fire</code> and watch this page (it refreshes every 2 seconds).
+Rows written through the API are green.</p>
+<p class="legend">{legend}</p>
+<table>
+<tr><th>Opportunity</th><th>Id</th><th>Stage</th><th>Main Competitors</th><th>Competitors (picklist)</th><th>Competitors related list</th><th>Last modified (UTC)</th></tr>
+{rows}
+</table>
+<h2>Gong (sandbox): calls</h2>
+<p>What the webhooks announce. A call with no Opportunity, or whose Competitors tracker
+heard nothing, leaves Salesforce alone.</p>
+<table>
+<tr><th>Started (UTC)</th><th>Call</th><th>Linked Opportunities</th><th>Competitors heard</th></tr>
+{calls}
+</table>
+</body>
+</html>
+"#
+    ))
+}
+
+/// The seeded calls, newest first: when, which call, the Opportunities it links, and the
+/// competitors its tracker heard.
+fn call_rows(calls: &[Value]) -> String {
+    let mut rows = String::new();
+    for call in calls.iter().rev() {
         let opportunities: Vec<String> = call["context"]
             .as_array()
             .into_iter()
@@ -117,7 +145,7 @@ async fn index(State(pages): State<Pages>) -> Html<String> {
             .map(escape)
             .collect();
         let _ = write!(
-            calls,
+            rows,
             "<tr><td>{}</td><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             escape(call["metaData"]["started"].as_str().unwrap_or_default()),
             escape(call["metaData"]["title"].as_str().unwrap_or_default()),
@@ -134,46 +162,7 @@ async fn index(State(pages): State<Pages>) -> Html<String> {
             },
         );
     }
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="2">
-<title>Sandbox: Opportunities and their Main Competitors</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }}
-table {{ border-collapse: collapse; margin-bottom: 2rem; }}
-th, td {{ text-align: left; padding: .4rem .8rem; border-bottom: 1px solid #ddd; vertical-align: top; }}
-th {{ background: #f4f4f6; }}
-tr.changed td {{ background: #eefbea; }}
-td.competitors {{ font-weight: 600; }}
-.written {{ color: #2a7a1a; font-size: .85em; }}
-code {{ font-size: .85em; color: #555; }}
-p {{ max-width: 60rem; }}
-</style>
-</head>
-<body>
-<h1>Salesforce (sandbox): Opportunities</h1>
-<p>competitor-sync writes the competitors Gong heard on each call into the linked
-Opportunities' <code>Main_Competitors__c</code>. Fire the seeded calls' webhooks with
-<code>competitor-sync-sandbox fire</code> and watch this page (it refreshes every 2 seconds).
-Rows written through the API are green.</p>
-<table>
-<tr><th>Opportunity</th><th>Id</th><th>Stage</th><th>Main Competitors</th><th>Last modified (UTC)</th></tr>
-{rows}
-</table>
-<h2>Gong (sandbox): calls</h2>
-<p>What the webhooks announce. A call with no Opportunity, or whose Competitors tracker
-heard nothing, leaves Salesforce alone.</p>
-<table>
-<tr><th>Started (UTC)</th><th>Call</th><th>Linked Opportunities</th><th>Competitors heard</th></tr>
-{calls}
-</table>
-</body>
-</html>
-"#
-    ))
+    rows
 }
 
 fn escape(text: &str) -> String {

@@ -7,6 +7,7 @@ use competitor_sync::config::Settings;
 use competitor_sync::gong::GongClient;
 use competitor_sync::salesforce::SalesforceClient;
 use competitor_sync::store::Store;
+use competitor_sync::sync::{FieldKind, Rule, RuleTarget, COMPETITOR_ROWS, ROW_NAME_FIELD};
 
 /// One check's verdict: what passed, or what failed and how to fix it.
 struct Verdict {
@@ -121,7 +122,8 @@ async fn gong(settings: &Settings) -> Verdict {
     }
 }
 
-/// The token, then each rule's field: exists, updateable, and how long a value may be.
+/// The token, then each rule's target: a field (exists, updateable, its type, how long a
+/// value may be or how many values a picklist offers) or the related list (creatable).
 async fn salesforce(settings: &Settings, store: Store) -> Vec<Verdict> {
     let name = "Salesforce token";
     let http = match http_client(settings.salesforce.request_timeout) {
@@ -141,20 +143,61 @@ async fn salesforce(settings: &Settings, store: Store) -> Vec<Verdict> {
         }
     };
     let mut verdicts = vec![Verdict::pass(name, format!("issued for {instance}"))];
+    let mut checked: Vec<(String, String)> = Vec::new();
     for rule in settings.sync.effective_rules() {
-        let field = format!("field {}.{}", rule.object, rule.field);
-        verdicts.push(match client.writable_field(&rule.object, &rule.field).await {
-            Ok(described) if described.length > 0 => Verdict::pass(
-                field,
-                format!("{}, up to {} characters, updateable", described.field_type, described.length),
-            ),
-            Ok(described) => Verdict::pass(field, format!("{}, updateable", described.field_type)),
-            Err(e) => Verdict::fail(
-                field,
-                e,
-                "check the rule's field API name, and the integration user's field-level security",
-            ),
-        });
+        // A tracker rule and a transcript rule may share a target: check it once.
+        let target = (
+            rule.object.to_ascii_lowercase(),
+            rule.written_field().to_ascii_lowercase(),
+        );
+        if !checked.contains(&target) {
+            verdicts.push(target_verdict(&client, &rule).await);
+            checked.push(target);
+        }
     }
     verdicts
+}
+
+/// What the describe says of one rule's target.
+async fn target_verdict(client: &SalesforceClient, rule: &Rule) -> Verdict {
+    let (object, field) = match rule.target() {
+        RuleTarget::CompetitorRows => {
+            let name = format!("object {COMPETITOR_ROWS}");
+            return match client.creatable_rows().await {
+                Ok(rows) => Verdict::pass(
+                    name,
+                    match rows.name_max_chars {
+                        Some(max) => format!("createable, {ROW_NAME_FIELD} up to {max} characters"),
+                        None => "createable".to_owned(),
+                    },
+                ),
+                Err(e) => Verdict::fail(
+                    name,
+                    e,
+                    "give the integration user Create on Opportunity Competitors (object and field permissions)",
+                ),
+            };
+        }
+        RuleTarget::Field { object, field } => (object, field),
+    };
+    let name = format!("field {object}.{field}");
+    match client.writable_field(object, field).await {
+        Ok(described) => {
+            let what = match (&described.shape.kind, described.shape.max_chars) {
+                (FieldKind::Picklist { values, .. }, _) => {
+                    format!("{}, {} active values", described.type_name, values.len())
+                }
+                (FieldKind::Text, Some(max)) => {
+                    format!("{}, up to {max} characters", described.type_name)
+                }
+                (FieldKind::Text, None) => described.type_name.clone(),
+            };
+            Verdict::pass(name, format!("{what}, updateable"))
+        }
+        Err(e) => Verdict::fail(
+            name,
+            e,
+            "check the rule's field API name, and the integration user's field-level security",
+        ),
+    }
 }

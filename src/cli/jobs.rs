@@ -123,6 +123,9 @@ fn explained_names(detail: &JobDetail) -> String {
         for dropped in &field.dropped {
             let _ = writeln!(out, "  left out: {dropped}");
         }
+        for fitted in &field.fitted {
+            let _ = writeln!(out, "  {fitted}");
+        }
         if let Some(note) = &field.speaker_note {
             let _ = writeln!(out, "  note: {note}");
         }
@@ -155,11 +158,18 @@ fn field_writes(header: &str, writes: &[FieldWrite]) -> String {
             .old_value
             .as_deref()
             .map_or_else(|| "(not read)".to_owned(), |v| format!("{v:?}"));
-        let _ = writeln!(
-            out,
-            "  {} {}.{}: {old} -> {:?}",
-            write.object, write.record_id, write.field, write.new_value
-        );
+        let _ = match &write.created_id {
+            Some(id) => writeln!(
+                out,
+                "  {} {}: created row {id}, {} {:?}",
+                write.object, write.record_id, write.field, write.new_value
+            ),
+            None => writeln!(
+                out,
+                "  {} {}.{}: {old} -> {:?}",
+                write.object, write.record_id, write.field, write.new_value
+            ),
+        };
     }
     out
 }

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::sync::{name_key, Competitor, CompetitorList, NameSource, Rule, UnknownNames};
+use crate::sync::{
+    name_key, Competitor, CompetitorList, NameSource, Rule, RuleTarget, UnknownNames,
+    COMPETITOR_ROWS,
+};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,21 +94,34 @@ impl SyncSettings {
                     format!("`{}` is not a Salesforce object API name", rule.object),
                 ));
             }
-            if !is_api_name(&rule.field) {
-                return Err(ConfigError::invalid(
-                    key("field"),
-                    format!(
-                        "`{}` is not a Salesforce field API name such as `Main_Competitors__c`",
-                        rule.field
-                    ),
-                ));
+            match (rule.target(), &rule.field) {
+                (RuleTarget::CompetitorRows, Some(_)) => {
+                    return Err(ConfigError::invalid(
+                        key("field"),
+                        format!(
+                            "a rule on {COMPETITOR_ROWS} adds rows to the Opportunity's Competitors \
+                             related list and names no field: remove `field`"
+                        ),
+                    ));
+                }
+                (RuleTarget::Field { field, .. }, _) if !is_api_name(field) => {
+                    return Err(ConfigError::invalid(
+                        key("field"),
+                        format!(
+                            "`{field}` is not a Salesforce field API name such as `Main_Competitors__c`"
+                        ),
+                    ));
+                }
+                _ => {}
             }
             if rule.separator.is_empty() {
                 return Err(ConfigError::invalid(key("separator"), "must not be empty"));
             }
             let earlier = rules[..index].iter().find(|earlier| {
                 earlier.object.eq_ignore_ascii_case(&rule.object)
-                    && earlier.field.eq_ignore_ascii_case(&rule.field)
+                    && earlier
+                        .written_field()
+                        .eq_ignore_ascii_case(rule.written_field())
             });
             if let Some(earlier) = earlier {
                 // A tracker rule and a transcript rule may fill one field together.
@@ -119,7 +135,8 @@ impl SyncSettings {
                             "{}.{} is already written by an earlier rule: two rules share one \
                              field only when one reads the tracker and the other the transcript, \
                              with the same mode and separator",
-                            rule.object, rule.field
+                            rule.object,
+                            rule.written_field()
                         ),
                     ));
                 }
@@ -188,5 +205,27 @@ mod tests {
         assert!(message.contains("sync.rules[1].field"), "{message}");
         let message = load("[[sync.rules]]\nmentioned_by = \"buyer\"\n").expect_err("bad side");
         assert!(message.contains("mentioned_by"), "{message}");
+    }
+
+    #[test]
+    fn a_related_list_rule_names_no_field_and_a_field_rule_defaults_to_main_competitors() {
+        let settings = load(
+            "[[sync.rules]]\nobject = \"OpportunityCompetitor\"\n\n[[sync.rules]]\nfield = \"Competitors__c\"\n",
+        )
+        .expect("valid");
+        let rules = settings.sync.effective_rules();
+        assert_eq!(rules[0].target(), crate::sync::RuleTarget::CompetitorRows);
+        assert_eq!(rules[0].linked_object(), "Opportunity");
+        assert_eq!(rules[1].written_field(), "Competitors__c");
+        assert_eq!(
+            crate::sync::Rule::default().written_field(),
+            "Main_Competitors__c"
+        );
+        let message = load(
+            "[[sync.rules]]\nobject = \"OpportunityCompetitor\"\nfield = \"CompetitorName\"\n",
+        )
+        .expect_err("a field on a related-list rule");
+        assert!(message.contains("sync.rules[0].field"), "{message}");
+        assert!(message.contains("names no field"), "{message}");
     }
 }

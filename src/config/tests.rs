@@ -144,7 +144,7 @@ separator = "; "
     let rules = settings.sync.effective_rules();
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0].mode, WriteMode::Merge);
-    assert_eq!(rules[0].field, "Main_Competitors__c");
+    assert_eq!(rules[0].written_field(), "Main_Competitors__c");
     assert_eq!(rules[1].separator, "; ");
 
     std::fs::write(&path, "[[sync.rules]]\nfield = \"Bad Field'\"\n").expect("write config");

@@ -1,7 +1,9 @@
 //! Salesforce REST client: reads and updates record fields.
 
 mod auth;
+mod describe;
 mod limits;
+mod records;
 pub mod types;
 
 use std::collections::HashMap;
@@ -10,7 +12,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
-use serde_json::{json, Map, Value};
 
 use auth::{AccessToken, TokenProvider};
 use limits::{ApiUsage, PauseGate};
@@ -19,56 +20,13 @@ use crate::config::SalesforceSettings;
 use crate::retry::{Classify, Disposition};
 use crate::shared::{SharedLimits, TokenVault};
 use crate::{telemetry, upstream};
-use types::{ApiError, CollectionResult, Describe, DescribeField, QueryPage};
+use types::{ApiError, Describe};
+
+pub use describe::{CreatableRows, WritableField};
+pub use records::{RecordCreate, RecordFailure, RecordUpdate};
 
 /// Records per sObject Collections request, and ids per SOQL `IN` list.
 pub const MAX_RECORDS_PER_REQUEST: usize = 200;
-
-/// New field values for one record.
-#[derive(Debug, Clone)]
-pub struct RecordUpdate {
-    pub object: String,
-    pub record_id: String,
-    pub values: Map<String, Value>,
-}
-
-/// Why Salesforce refused one record of a collection update.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct RecordFailure {
-    pub code: String,
-    pub message: String,
-}
-
-impl RecordFailure {
-    fn new(code: &str, message: &str) -> Self {
-        Self {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        }
-    }
-
-    /// Another transaction held the record, or the org was briefly unavailable: try again.
-    /// Anything else (deleted, bad id, rejected value) will fail the same way again.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "REQUEST_LIMIT_EXCEEDED"
-        )
-    }
-}
-
-fn field_text(record: &Map<String, Value>, field: &str) -> Option<String> {
-    // Salesforce answers with the field's canonical spelling.
-    record
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(field))
-        .and_then(|(_, value)| match value {
-            Value::Null => None,
-            Value::String(text) => Some(text.clone()),
-            other => Some(other.to_string()),
-        })
-}
 
 /// The error code Salesforce answers (403) once the org's daily API requests are used up.
 const LIMIT_EXCEEDED: &str = "REQUEST_LIMIT_EXCEEDED";
@@ -162,8 +120,9 @@ pub struct SalesforceClient {
     pause: PauseGate,
     pause_length: Duration,
     max_usage_ratio: f64,
-    /// Describe results per object (lower-case name), fetched once per process.
-    describes: tokio::sync::Mutex<HashMap<String, Arc<Vec<DescribeField>>>>,
+    /// Describe results per object (lower-case name), fetched once per process and again
+    /// when a write shows one stale.
+    describes: tokio::sync::Mutex<HashMap<String, Arc<Describe>>>,
 }
 
 impl SalesforceClient {
@@ -200,163 +159,6 @@ impl SalesforceClient {
             }),
             None => Ok(()),
         }
-    }
-
-    /// The described field `field` of `object`, checked to be writable. The object's describe
-    /// is fetched on first use and kept for the life of the process.
-    pub async fn writable_field(
-        &self,
-        object: &str,
-        field: &str,
-    ) -> Result<DescribeField, SalesforceError> {
-        let fields = {
-            let mut cache = self.describes.lock().await;
-            match cache.get(&object.to_ascii_lowercase()) {
-                Some(fields) => Arc::clone(fields),
-                None => {
-                    let fields = Arc::new(self.describe(object).await?);
-                    cache.insert(object.to_ascii_lowercase(), Arc::clone(&fields));
-                    fields
-                }
-            }
-        };
-        let unusable = |reason: &str| SalesforceError::FieldUnusable {
-            object: object.to_owned(),
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let found = fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(field))
-            .ok_or_else(|| {
-                unusable("no such field in the object's describe (check sync.rules field names)")
-            })?;
-        if !found.updateable {
-            return Err(unusable(
-                "the integration user may not update it (field-level security or a formula field)",
-            ));
-        }
-        Ok(found.clone())
-    }
-
-    async fn describe(&self, object: &str) -> Result<Vec<DescribeField>, SalesforceError> {
-        let response = self
-            .send(|token| {
-                self.http.get(format!(
-                    "{}/services/data/{}/sobjects/{object}/describe",
-                    token.instance_url, self.api_version
-                ))
-            })
-            .await?;
-        let describe: Describe = response
-            .json()
-            .await
-            .map_err(|e| SalesforceError::Decode(format!("describe of {object}: {e}")))?;
-        Ok(describe.fields)
-    }
-
-    /// Current values of `fields` on the `object` records `ids`, keyed by the 15-character
-    /// form of each id (Salesforce answers with 18-character ids). One SOQL query per 200 ids.
-    pub async fn query_fields(
-        &self,
-        object: &str,
-        ids: &[&str],
-        fields: &[&str],
-    ) -> Result<HashMap<String, HashMap<String, Option<String>>>, SalesforceError> {
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(MAX_RECORDS_PER_REQUEST) {
-            // Ids and names were validated (letters, digits, underscores): nothing to escape.
-            let quoted: Vec<String> = chunk.iter().map(|id| format!("'{id}'")).collect();
-            let soql = format!(
-                "SELECT Id, {} FROM {object} WHERE Id IN ({})",
-                fields.join(", "),
-                quoted.join(",")
-            );
-            let mut next = Some(format!("/services/data/{}/query", self.api_version));
-            let mut query = Some(soql);
-            while let Some(path) = next.take() {
-                let q = query.take();
-                let response = self
-                    .send(|token| {
-                        let request = self.http.get(format!("{}{path}", token.instance_url));
-                        match &q {
-                            Some(q) => request.query(&[("q", q.as_str())]),
-                            None => request,
-                        }
-                    })
-                    .await?;
-                let page: QueryPage = response
-                    .json()
-                    .await
-                    .map_err(|e| SalesforceError::Decode(format!("query of {object}: {e}")))?;
-                for record in page.records {
-                    let id = record
-                        .get("Id")
-                        .and_then(Value::as_str)
-                        .map(|id| id.chars().take(15).collect::<String>())
-                        .unwrap_or_default();
-                    let values = fields
-                        .iter()
-                        .map(|field| ((*field).to_owned(), field_text(&record, field)))
-                        .collect();
-                    found.insert(id, values);
-                }
-                next = page.next_records_url.filter(|_| !page.done);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Writes many records through sObject Collections, 200 per request, `allOrNone: false`:
-    /// each record succeeds or fails on its own. Returns one result per update, in order. An
-    /// error for a whole request (outage, limit, credentials) is returned as `Err`.
-    pub async fn update_records(
-        &self,
-        updates: &[RecordUpdate],
-    ) -> Result<Vec<Result<(), RecordFailure>>, SalesforceError> {
-        let mut results = Vec::with_capacity(updates.len());
-        for chunk in updates.chunks(MAX_RECORDS_PER_REQUEST) {
-            let records: Vec<Value> = chunk
-                .iter()
-                .map(|update| {
-                    let mut record = Map::new();
-                    record.insert("attributes".into(), json!({ "type": update.object }));
-                    record.insert("id".into(), json!(update.record_id));
-                    record.extend(update.values.clone());
-                    Value::Object(record)
-                })
-                .collect();
-            let body = json!({ "allOrNone": false, "records": records });
-            let response = self
-                .send(|token| {
-                    self.http
-                        .patch(format!(
-                            "{}/services/data/{}/composite/sobjects",
-                            token.instance_url, self.api_version
-                        ))
-                        .json(&body)
-                })
-                .await?;
-            let outcomes: Vec<CollectionResult> = response
-                .json()
-                .await
-                .map_err(|e| SalesforceError::Decode(format!("collection update: {e}")))?;
-            // The answer lists the records in the order they were sent.
-            for index in 0..chunk.len() {
-                results.push(match outcomes.get(index) {
-                    Some(outcome) if outcome.success => Ok(()),
-                    Some(outcome) => Err(outcome.errors.first().map_or_else(
-                        || RecordFailure::new("UNKNOWN", "no error given"),
-                        |e| RecordFailure::new(&e.status_code, &e.message),
-                    )),
-                    None => Err(RecordFailure::new(
-                        "MISSING_RESULT",
-                        "Salesforce returned no result for this record",
-                    )),
-                });
-            }
-        }
-        Ok(results)
     }
 
     /// Sends a request with the cached token; on 401 renews the token once and retries once.

@@ -43,11 +43,15 @@ pub struct JwtClaims<'a> {
 /// `GET /sobjects/{object}/describe`, the parts read here.
 #[derive(Debug, Deserialize)]
 pub struct Describe {
+    /// Whether the integration user may create records of the object.
+    #[serde(default)]
+    pub createable: bool,
     #[serde(default)]
     pub fields: Vec<DescribeField>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescribeField {
     pub name: String,
     #[serde(default, rename = "type")]
@@ -57,6 +61,33 @@ pub struct DescribeField {
     pub length: usize,
     #[serde(default)]
     pub updateable: bool,
+    #[serde(default)]
+    pub createable: bool,
+    /// A picklist's values, active and not; empty for other types.
+    #[serde(default)]
+    pub picklist_values: Vec<PicklistEntry>,
+}
+
+/// One of `picklistValues`: `{"active": true, "label": "Clari", "value": "Clari", …}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PicklistEntry {
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub active: bool,
+}
+
+/// One element of an sObject Collections create answer: the new record's id on success.
+#[derive(Debug, Deserialize)]
+pub struct CreateResult {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub errors: Vec<CollectionError>,
 }
 
 /// `GET /query` answer.

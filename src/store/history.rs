@@ -86,6 +86,8 @@ pub struct RecordWrite {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: String,
+    /// The id of the record the write created, if it created one.
+    pub created_id: Option<String>,
     pub written_at_unix_ms: i64,
 }
 

@@ -174,7 +174,8 @@ pub struct Job {
     pub plan: Option<KeptPlan>,
 }
 
-/// One field value written to the CRM.
+/// One field value written to the CRM, or one record created with it (a related-list row:
+/// `record_id` is then the Opportunity it belongs to, `created_id` the new row's id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldWrite {
     pub object: String,
@@ -182,6 +183,8 @@ pub struct FieldWrite {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_id: Option<String>,
 }
 
 /// How a claimed job leaves an attempt: what the store records, and what the metrics count
@@ -255,7 +258,9 @@ pub struct KeptPlan {
 #[derive(Debug, Clone)]
 pub struct Resolution<'a> {
     pub job: &'a Job,
-    pub target: Target,
+    /// The record's outcome; `None` records the writes of a record still to be retried
+    /// (related-list rows created before another row of it failed for a while).
+    pub target: Option<Target>,
     pub writes: Vec<FieldWrite>,
 }
 

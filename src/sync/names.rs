@@ -98,6 +98,18 @@ impl CompetitorList {
             .map(|&index| self.names[index].as_str())
     }
 
+    /// `name` and, when it is a listed competitor's, every other spelling of that competitor.
+    pub fn spellings<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        let entry = self
+            .by_key
+            .get(&name_key(name))
+            .map(|&index| &self.entries[index]);
+        std::iter::once(name).chain(entry.into_iter().flat_map(|competitor| {
+            std::iter::once(competitor.name.as_str())
+                .chain(competitor.aliases.iter().map(String::as_str))
+        }))
+    }
+
     /// Every mention of a listed competitor in `text`, as whole words, in order. At each word
     /// the longest name that starts there wins ("Outreach.io" over "Outreach"), and words
     /// may be split or joined ("Zoom Info" is "ZoomInfo"), but never cut: "Gongs" and

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::call::{Call, CrmContext};
 use super::evidence::{rule_names, DroppedName, NameEvidence};
 use super::names::{name_key, CompetitorList};
-use super::rules::{NameSource, Rule, WriteMode};
+use super::rules::{NameSource, Rule, WriteMode, COMPETITOR_ROWS};
+use super::shape::FitNote;
 use super::values::{is_salesforce_id, linked_record_ids};
 
 /// The writes one call calls for, grouped by record so each record is written once.
@@ -29,6 +30,23 @@ impl Plan {
             }
         }
         fields
+    }
+
+    /// Keeps what fitting the names to `object` `record_id`'s targets showed (values a
+    /// picklist lacks, names shortened), for people to see in the job's plan. Replaces what
+    /// an earlier attempt noted: the describe may have changed since.
+    pub fn note_fit(&mut self, object: &str, record_id: &str, notes: &[FitNote]) {
+        let record = self
+            .records
+            .iter_mut()
+            .find(|r| r.record_id == record_id && r.object.eq_ignore_ascii_case(object));
+        for field in record.into_iter().flat_map(|r| r.fields.iter_mut()) {
+            field.fitted = notes
+                .iter()
+                .filter(|n| n.field.eq_ignore_ascii_case(&field.field))
+                .cloned()
+                .collect();
+        }
     }
 }
 
@@ -66,8 +84,18 @@ impl RecordPlan {
         };
     }
 
-    /// Fields whose current value must be read before writing.
+    /// Whether the record stands for an Opportunity's Competitors related list: its names
+    /// become rows, added to those it has.
+    pub fn adds_rows(&self) -> bool {
+        self.object.eq_ignore_ascii_case(COMPETITOR_ROWS)
+    }
+
+    /// Fields whose current value must be read before writing (none for related-list rows,
+    /// which are read as rows).
     pub fn merge_fields(&self) -> Vec<&str> {
+        if self.adds_rows() {
+            return Vec::new();
+        }
         self.fields
             .iter()
             .filter(|f| f.mode == WriteMode::Merge)
@@ -93,6 +121,9 @@ pub struct FieldPlan {
     /// Set when the rule wanted one side's mentions but the speakers could not be checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speaker_note: Option<String>,
+    /// Names the target could not take as they were (learnt from its describe when writing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fitted: Vec<FitNote>,
 }
 
 /// Why a call leads to no write at all.
@@ -112,6 +143,10 @@ pub enum SkipReason {
     /// Names were heard, but every one was left out (by speaker, or not in the list).
     NamesLeftOut {
         dropped: Vec<DroppedName>,
+    },
+    /// Every name was left out by its target: no picklist value matched any.
+    NoValueFits {
+        notes: Vec<FitNote>,
     },
     /// Merge mode read the fields and found every name already there.
     Unchanged,
@@ -158,6 +193,15 @@ impl fmt::Display for SkipReason {
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
+            Self::NoValueFits { notes } => write!(
+                f,
+                "no name heard is a value of its picklist: {}",
+                notes
+                    .iter()
+                    .map(FitNote::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
             Self::Unchanged => write!(f, "every field already holds these names: nothing to write"),
         }
     }
@@ -167,7 +211,7 @@ impl fmt::Display for SkipReason {
 /// webhook's context before fetching the call from Gong, so an unlinked call costs no request.
 pub fn check_links(context: &[CrmContext], rules: &[Rule]) -> Result<(), SkipReason> {
     let linked = rules.iter().any(|rule| {
-        linked_record_ids(context, &rule.object)
+        linked_record_ids(context, rule.linked_object())
             .iter()
             .any(|id| is_salesforce_id(id))
     });
@@ -180,7 +224,7 @@ pub fn check_links(context: &[CrmContext], rules: &[Rule]) -> Result<(), SkipRea
 
 fn no_linked_records(rules: &[Rule]) -> SkipReason {
     SkipReason::NoLinkedRecords {
-        objects: unique(rules.iter().map(|r| r.object.as_str())),
+        objects: unique(rules.iter().map(Rule::linked_object)),
     }
 }
 
@@ -195,9 +239,10 @@ pub fn plan(call: &Call, rules: &[Rule], competitors: &CompetitorList) -> Result
     let mut any_linked = false;
     let mut left_out: Vec<DroppedName> = Vec::new();
     for rule in rules {
-        let (ids, ignored): (Vec<String>, Vec<String>) = linked_record_ids(context, &rule.object)
-            .into_iter()
-            .partition(|id| is_salesforce_id(id));
+        let (ids, ignored): (Vec<String>, Vec<String>) =
+            linked_record_ids(context, rule.linked_object())
+                .into_iter()
+                .partition(|id| is_salesforce_id(id));
         for id in ignored {
             if !plan.ignored_ids.contains(&id) {
                 plan.ignored_ids.push(id);
@@ -215,7 +260,7 @@ pub fn plan(call: &Call, rules: &[Rule], competitors: &CompetitorList) -> Result
         }
         for id in ids {
             let field = FieldPlan {
-                field: rule.field.clone(),
+                field: rule.written_field().to_owned(),
                 tracker: match rule.source {
                     NameSource::Tracker => rule.tracker.clone(),
                     NameSource::Transcript => "transcript".into(),
@@ -226,15 +271,21 @@ pub fn plan(call: &Call, rules: &[Rule], competitors: &CompetitorList) -> Result
                 evidence: found.evidence.clone(),
                 dropped: found.dropped.clone(),
                 speaker_note: found.speaker_note.clone(),
+                fitted: Vec::new(),
+            };
+            let object = if rule.writes_rows() {
+                COMPETITOR_ROWS
+            } else {
+                rule.object.as_str()
             };
             match plan
                 .records
                 .iter_mut()
-                .find(|r| r.record_id == id && r.object.eq_ignore_ascii_case(&rule.object))
+                .find(|r| r.record_id == id && r.object.eq_ignore_ascii_case(object))
             {
                 Some(record) => record.add_field(field),
                 None => plan.records.push(RecordPlan {
-                    object: rule.object.clone(),
+                    object: object.to_owned(),
                     record_id: id,
                     fields: vec![field],
                 }),
@@ -324,7 +375,7 @@ mod tests {
     fn rule(tracker: &str, field: &str, mode: WriteMode) -> Rule {
         Rule {
             tracker: tracker.into(),
-            field: field.into(),
+            field: Some(field.into()),
             mode,
             ..Rule::default()
         }

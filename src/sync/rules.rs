@@ -1,5 +1,6 @@
-//! The sync rules: which tracker's names go into which field of which linked record, and
-//! how. Read from the configuration (`[[sync.rules]]`), with a default for every key.
+//! The sync rules: which tracker's names go into which field of which linked record, or into
+//! the Opportunity's Competitors related list, and how. Read from the configuration
+//! (`[[sync.rules]]`), with a default for every key.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +19,12 @@ pub struct Rule {
     /// The tracker whose phrases are the names, matched case-insensitively.
     #[serde(default = "Rule::default_tracker")]
     pub tracker: String,
+    /// The object written: a linked record's, or [`COMPETITOR_ROWS`] for the related list.
     #[serde(default = "Rule::default_object")]
     pub object: String,
-    #[serde(default = "Rule::default_field")]
-    pub field: String,
+    /// The field written; `None` means `Main_Competitors__c` (a related-list rule has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     #[serde(default = "Rule::default_separator")]
     pub separator: String,
     #[serde(default = "Rule::default_mode")]
@@ -58,7 +61,59 @@ pub enum NameSource {
     Transcript,
 }
 
+/// The Competitors related list of an Opportunity: its rows, one per competitor.
+pub const COMPETITOR_ROWS: &str = "OpportunityCompetitor";
+/// The Opportunity a related-list row belongs to.
+pub const ROW_PARENT_FIELD: &str = "OpportunityId";
+/// The row's competitor name.
+pub const ROW_NAME_FIELD: &str = "CompetitorName";
+const DEFAULT_FIELD: &str = "Main_Competitors__c";
+
+/// What a rule writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleTarget<'a> {
+    /// A field of each linked record of `object`.
+    Field { object: &'a str, field: &'a str },
+    /// A row per competitor in each linked Opportunity's Competitors related list.
+    CompetitorRows,
+}
+
 impl Rule {
+    /// What the rule writes.
+    pub fn target(&self) -> RuleTarget<'_> {
+        if self.writes_rows() {
+            RuleTarget::CompetitorRows
+        } else {
+            RuleTarget::Field {
+                object: &self.object,
+                field: self.field.as_deref().unwrap_or(DEFAULT_FIELD),
+            }
+        }
+    }
+
+    /// Whether the rule adds rows to the Competitors related list.
+    pub fn writes_rows(&self) -> bool {
+        self.object.eq_ignore_ascii_case(COMPETITOR_ROWS)
+    }
+
+    /// The object of the linked records in Gong's CRM context: the related list's rows
+    /// belong to the call's Opportunities.
+    pub fn linked_object(&self) -> &str {
+        if self.writes_rows() {
+            "Opportunity"
+        } else {
+            &self.object
+        }
+    }
+
+    /// The field names are written to: the rule's field, or the row's name field.
+    pub fn written_field(&self) -> &str {
+        match self.target() {
+            RuleTarget::Field { field, .. } => field,
+            RuleTarget::CompetitorRows => ROW_NAME_FIELD,
+        }
+    }
+
     /// Whether only one side's mentions count, so Gong must say who spoke.
     pub fn filters_by_side(&self) -> bool {
         self.mentioned_by != MentionedBy::Anyone
@@ -75,9 +130,6 @@ impl Rule {
     fn default_object() -> String {
         "Opportunity".into()
     }
-    fn default_field() -> String {
-        "Main_Competitors__c".into()
-    }
     fn default_separator() -> String {
         ", ".into()
     }
@@ -91,7 +143,7 @@ impl Default for Rule {
         Self {
             tracker: Self::default_tracker(),
             object: Self::default_object(),
-            field: Self::default_field(),
+            field: None,
             separator: Self::default_separator(),
             mode: Self::default_mode(),
             mentioned_by: MentionedBy::default(),

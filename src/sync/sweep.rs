@@ -71,7 +71,7 @@ mod tests {
     fn rules() -> Vec<Rule> {
         vec![Rule {
             object: "Opportunity".into(),
-            field: "Main_Competitors__c".into(),
+            field: Some("Main_Competitors__c".into()),
             tracker: "Competitors".into(),
             separator: ", ".into(),
             mode: WriteMode::Overwrite,

@@ -167,6 +167,21 @@ fn retry_needs_an_id_or_all_dead() {
 /// `competitor-sync check` with a complete configuration against stand-ins: Gong answers
 /// `gong_status`, and the one rule writes `field`.
 async fn check(gong_status: u16, field: &str) -> (bool, String) {
+    check_rules(
+        gong_status,
+        &format!("[[sync.rules]]\nfield = \"{field}\"\n"),
+        None,
+    )
+    .await
+}
+
+/// `check` with `rules`; the describes come from `org` (the stand-in org with its picklist
+/// and related list), or from the recorded Opportunity describe.
+async fn check_rules(
+    gong_status: u16,
+    rules: &str,
+    org: Option<SalesforceRecords>,
+) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let gong = wiremock::MockServer::start().await;
     let salesforce = wiremock::MockServer::start().await;
@@ -184,15 +199,20 @@ async fn check(gong_status: u16, field: &str) -> (bool, String) {
         .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(token))
         .mount(&salesforce)
         .await;
-    wiremock::Mock::given(wiremock::matchers::path(DESCRIBE_PATH))
-        .respond_with(
-            wiremock::ResponseTemplate::new(200)
-                .set_body_json(fixture("sf_opportunity_describe.json")),
-        )
-        .mount(&salesforce)
-        .await;
+    match org {
+        Some(org) => org.mount(&salesforce).await,
+        None => {
+            wiremock::Mock::given(wiremock::matchers::path(DESCRIBE_PATH))
+                .respond_with(
+                    wiremock::ResponseTemplate::new(200)
+                        .set_body_json(fixture("sf_opportunity_describe.json")),
+                )
+                .mount(&salesforce)
+                .await
+        }
+    }
     let config = dir.path().join("check.toml");
-    std::fs::write(&config, format!("[[sync.rules]]\nfield = \"{field}\"\n")).expect("config");
+    std::fs::write(&config, rules).expect("config");
     let output = Command::new(BIN)
         .args(["check", "--config"])
         .arg(&config)
@@ -259,6 +279,26 @@ async fn check_names_what_fails_and_how_to_fix_it() {
     );
     assert!(
         out.contains("✓ Salesforce token: issued for http://127.0.0.1"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn check_describes_a_picklist_and_the_related_list() {
+    let rules = "[[sync.rules]]\nfield = \"Competitors__c\"\n\n\
+                 [[sync.rules]]\nobject = \"OpportunityCompetitor\"\n";
+    let (ok, out) = check_rules(404, rules, Some(SalesforceRecords::standard())).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "✓ field Opportunity.Competitors__c: multipicklist, 14 active values, updateable"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "✓ object OpportunityCompetitor: createable, CompetitorName up to 40 characters"
+        ),
         "{out}"
     );
 }

@@ -11,6 +11,7 @@ mod concurrency;
 mod connections;
 mod console;
 mod console_browser;
+mod crm_targets;
 mod error_shapes;
 mod full_disk;
 mod helpers;

@@ -220,11 +220,61 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         // `fire` sends no webhook for its call: the catch-up sweep finds it in Gong.
         ("Wayne Enterprises - Analytics Pilot", "Avoma, Clari"),
     ];
+    // The same names in the Competitors picklist (its values only: Wingman is none, and the
+    // rep's Outreach on Globex is kept) and as related-list rows (beside the person's row).
+    let picklist_and_rows: [(&str, &[&str], &[&str]); 9] = [
+        (
+            "Acme Corp - Renewal 2027",
+            &["Clari", "Chorus", "Outreach"],
+            &["Clari", "Chorus", "Outreach"],
+        ),
+        (
+            "Globex - New Business",
+            &["Outreach", "Salesloft"],
+            &["Outreach", "Salesloft"],
+        ),
+        (
+            "Initech - Platform Expansion",
+            &["Clari", "People.ai"],
+            &["Clari", "People.ai"],
+        ),
+        (
+            "Initech - EMEA Rollout",
+            &["Clari", "People.ai"],
+            &["Clari", "People.ai"],
+        ),
+        (
+            "Hooli - Enterprise Agreement",
+            &["Chorus"],
+            &["Chorus", "Wingman"],
+        ),
+        (
+            "Vandelay Industries - Import/Export Suite",
+            &["Outreach", "Salesloft", "Clari"],
+            &["Outreach", "Salesloft", "Clari"],
+        ),
+        ("Wayne Enterprises - Analytics Pilot", &[], &[]),
+        ("Umbrella - Security Pilot", &[], &[]),
+        ("Soylent - Q3 Upsell", &[], &[]),
+    ];
+    let row_names = |opportunity: &Value| -> Vec<String> {
+        opportunity["competitor_rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| row["name"].as_str().map(str::to_owned))
+            .collect()
+    };
     let after = eventually("the Opportunities to be written", WAIT, || async {
         let list = opportunities(&http, &sandbox_url).await;
         let written = expected
             .iter()
-            .all(|(name, value)| by_name(&list, name)["main_competitors"] == *value);
+            .all(|(name, value)| by_name(&list, name)["main_competitors"] == *value)
+            && picklist_and_rows.iter().all(|(name, values, rows)| {
+                let opportunity = by_name(&list, name);
+                opportunity["competitors_picklist"] == json!(values)
+                    && row_names(&opportunity) == *rows
+            });
         if written {
             return Ok(list);
         }
@@ -245,6 +295,11 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         assert_eq!(opportunity["api_writes"], 0, "{name}");
     }
     assert_eq!(by_name(&after, "Acme Corp - Renewal 2027")["api_writes"], 1);
+    let globex_rows = &by_name(&after, "Globex - New Business")["competitor_rows"];
+    assert_eq!(
+        globex_rows[0]["strengths"], "Sequencing; large install base",
+        "the person's row is left as it was: {globex_rows}"
+    );
     // The competitor list and the rules of config/sandbox.toml, explained in each plan.
     // A record is written before its job records its ending: wait for the ending.
     let field = |call_id: &'static str| {
@@ -261,18 +316,23 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
             let job_id = list["jobs"][0]["id"].as_str().unwrap_or_default();
             let url = format!("http://{address}/admin/jobs/{job_id}");
             let job: Value = admin_get(&http, &url, admin_token).await;
-            job["result"]["plan"]["records"][0]["fields"][0].clone()
+            job["result"]["plan"]["records"][0]["fields"].clone()
         }
     };
     let hooli = field("7782342274025937952").await;
     assert_eq!(
-        hooli["evidence"][0]["heard_as"],
+        hooli[0]["evidence"][0]["heard_as"],
         json!(["Chorus", "chorus.ai"])
     );
+    assert_eq!(
+        hooli[1]["fitted"],
+        json!([{"name": "Wingman", "field": "Competitors__c", "kind": "not_a_value"}]),
+        "{hooli}"
+    );
     let globex = field("7782342274025937901").await;
-    assert_eq!(globex["dropped"][0]["phrase"], "Gong", "{globex}");
+    assert_eq!(globex[0]["dropped"][0]["phrase"], "Gong", "{globex}");
     let wayne = field("7782342274025937990").await;
-    assert_eq!(wayne["evidence"][0]["source"], "transcript", "{wayne}");
+    assert_eq!(wayne[0]["evidence"][0]["source"], "transcript", "{wayne}");
     assert!(
         printed.contains("7782342274025937990") && printed.contains("no webhook"),
         "{printed}"

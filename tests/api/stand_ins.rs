@@ -1,7 +1,9 @@
 //! Stateful stand-ins for tests that need more than canned answers: wiremock responders over
 //! the workspace's shared stand-ins (competitor-sync-stand-ins), a Gong that answers for the
-//! calls given to it, and a Salesforce org that keeps Opportunity field values.
+//! calls given to it, and a Salesforce org that keeps Opportunity field values, picklists
+//! and Competitors related lists.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -95,31 +97,149 @@ impl Respond for GongCalls {
     }
 }
 
-/// Salesforce's data API for Opportunities: sObject Collections updates (each record may be
-/// scripted to fail) and SOQL reads, of an org in which every Opportunity id exists and takes
-/// any field. Reads answer after `read_delay`, which widens the window in which two
-/// unsynchronised merges would overwrite each other.
+/// Salesforce's data API for Opportunities and their Competitors related lists: sObject
+/// Collections updates and creates (each may be scripted to fail), SOQL reads and describes,
+/// of an org in which every Opportunity id exists. By default every Opportunity takes any
+/// field ([`SalesforceRecords::standard`] checks as Salesforce does). Reads answer after
+/// `read_delay`, which widens the window in which two unsynchronised merges would overwrite
+/// each other.
 #[derive(Clone)]
 pub struct SalesforceRecords {
     pub org: Arc<Mutex<Org>>,
     /// Sent as `Sforce-Limit-Info` on every answer.
     pub limit_info: Arc<Mutex<Option<String>>>,
     pub read_delay: Duration,
+    /// Create requests still to be applied but answered 503, as if the answer were lost.
+    pub lost_create_answers: Arc<AtomicUsize>,
 }
 
 impl Default for SalesforceRecords {
     fn default() -> Self {
-        Self {
-            org: Arc::new(Mutex::new(Org::open(Schema::Any))),
-            limit_info: Arc::default(),
-            read_delay: Duration::ZERO,
-        }
+        Self::with(Org::open(Schema::Any))
     }
 }
 
+const DATA_PATH: &str = "/services/data/v62.0";
+
 impl SalesforceRecords {
+    fn with(org: Org) -> Self {
+        Self {
+            org: Arc::new(Mutex::new(org)),
+            limit_info: Arc::default(),
+            read_delay: Duration::ZERO,
+            lost_create_answers: Arc::default(),
+        }
+    }
+
+    /// An org in which every well-formed Opportunity id exists, with the standard schema: its
+    /// field names, types, lengths and restricted picklists are checked on every write.
+    pub fn standard() -> Self {
+        Self::with(Org::open(Schema::Standard))
+    }
+
     fn org(&self) -> MutexGuard<'_, Org> {
         self.org.lock().expect("lock")
+    }
+
+    /// Answers collection updates and creates, SOQL reads, and the describes of Opportunity
+    /// and OpportunityCompetitor on `server`.
+    pub async fn mount(&self, server: &MockServer) {
+        let collections = format!("{DATA_PATH}/composite/sobjects");
+        let routes = [
+            ("PATCH", collections.clone()),
+            ("POST", collections),
+            ("GET", format!("{DATA_PATH}/query")),
+            ("GET", format!("{DATA_PATH}/sobjects/Opportunity/describe")),
+            (
+                "GET",
+                format!("{DATA_PATH}/sobjects/OpportunityCompetitor/describe"),
+            ),
+        ];
+        for (verb, route) in routes {
+            Mock::given(method(verb))
+                .and(path(route))
+                .respond_with(self.clone())
+                .mount(server)
+                .await;
+        }
+    }
+
+    /// Makes `active` the active values of the Opportunity's picklist `field`, as an admin
+    /// would; values left out stay listed as inactive.
+    pub fn set_picklist(&self, field: &str, active: &[&str]) {
+        self.org()
+            .set_picklist(field, active)
+            .expect("an Opportunity picklist field");
+    }
+
+    /// The text of any field of record `id` (numbers as their JSON text).
+    pub fn field(&self, id: &str, field: &str) -> Option<String> {
+        match self.org().value(id, field)? {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The Competitors related list of `opportunity_id`: each row's id, name and strengths.
+    pub fn competitor_rows(&self, opportunity_id: &str) -> Vec<(String, String, Option<String>)> {
+        self.org()
+            .competitor_rows(opportunity_id)
+            .into_iter()
+            .map(|row| (row.id.clone(), row.name.clone(), row.strengths.clone()))
+            .collect()
+    }
+
+    /// A row a person added to the Competitors related list; returns its id.
+    pub fn add_competitor_row(
+        &self,
+        opportunity_id: &str,
+        name: &str,
+        strengths: Option<&str>,
+    ) -> String {
+        self.org()
+            .add_competitor_row(opportunity_id, name, strengths)
+    }
+
+    /// Rows created through the API.
+    pub fn rows_created(&self) -> usize {
+        self.org().rows_created()
+    }
+
+    /// Rows updated or deleted through the API.
+    pub fn row_updates(&self) -> usize {
+        self.org().row_updates()
+    }
+
+    /// The next `times` creates of a row for `opportunity_id` fail with `code`.
+    pub fn fail_create(&self, opportunity_id: &str, code: &str, times: usize) {
+        let error = SfError::new(code.to_owned(), format!("{code} (scripted)"));
+        self.org().fail_next_create(opportunity_id, error, times);
+    }
+
+    /// The next `times` create requests are applied but answered 503, as when the answer is
+    /// lost on the way: the rows exist though the service was told nothing.
+    pub fn lose_next_create_answers(&self, times: usize) {
+        self.lost_create_answers.store(times, Ordering::SeqCst);
+    }
+
+    /// A create request's answer, unless it is one to lose.
+    fn create(&self, body: &[u8]) -> ResponseTemplate {
+        let answer = rest::create_collection(&mut self.org(), body, OffsetDateTime::now_utc());
+        let lost = self
+            .lost_create_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if lost {
+            ResponseTemplate::new(503).set_body_json(json!([{
+                "errorCode": "SERVER_UNAVAILABLE",
+                "message": "Server temporarily unavailable (scripted: the rows were created)"
+            }]))
+        } else {
+            template(answer)
+        }
     }
 
     /// Gives record `id` a current `Main_Competitors__c` value.
@@ -155,13 +275,20 @@ impl SalesforceRecords {
 
 impl Respond for SalesforceRecords {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let response = match request.method.as_str() {
-            "PATCH" => template(rest::update_collection(
+        let described = request
+            .url
+            .path()
+            .strip_suffix("/describe")
+            .and_then(|rest| rest.rsplit('/').next());
+        let response = match (request.method.as_str(), described) {
+            ("PATCH", _) => template(rest::update_collection(
                 &mut self.org(),
                 &request.body,
                 OffsetDateTime::now_utc(),
             )),
-            "GET" => {
+            ("POST", _) => self.create(&request.body),
+            ("GET", Some(object)) => template(rest::describe(&self.org(), object)),
+            ("GET", None) => {
                 let q = request
                     .url
                     .query_pairs()
@@ -176,4 +303,79 @@ impl Respond for SalesforceRecords {
             None => response,
         }
     }
+}
+
+/// The org stand-in over HTTP, as the service meets it: scripted create failures, a lost
+/// answer whose rows exist anyway, and the standard schema's picklist check.
+#[tokio::test]
+async fn the_salesforce_stand_in_scripts_create_failures_and_lost_answers() {
+    let server = MockServer::start().await;
+    let records = SalesforceRecords::standard();
+    records.mount(&server).await;
+    let http = reqwest::Client::new();
+    let collections = format!("{}{DATA_PATH}/composite/sobjects", server.uri());
+    let opportunity = opportunity_for(1);
+    let create = json!({"allOrNone": false, "records": [{
+        "attributes": {"type": "OpportunityCompetitor"},
+        "OpportunityId": opportunity, "CompetitorName": "Clari"
+    }]});
+    let post = || async {
+        let response = http.post(&collections).json(&create).send().await;
+        let response = response.expect("the stand-in answers");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.expect("JSON"))
+    };
+
+    records.fail_create(&opportunity, "UNABLE_TO_LOCK_ROW", 1);
+    let (status, refused) = post().await;
+    assert_eq!(status, 200);
+    assert_eq!(refused[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    records.lose_next_create_answers(1);
+    let (status, lost) = post().await;
+    assert_eq!(
+        (status, &lost[0]["errorCode"]),
+        (503, &json!("SERVER_UNAVAILABLE"))
+    );
+    assert_eq!(
+        records.competitor_rows(&opportunity).len(),
+        1,
+        "created all the same"
+    );
+    let (status, created) = post().await;
+    assert_eq!((status, &created[0]["success"]), (200, &json!(true)));
+    assert_eq!((records.rows_created(), records.row_updates()), (2, 0));
+
+    let update = json!({"records": [{"attributes": {"type": "Opportunity"},
+                                      "id": opportunity, "Competitors__c": "Wingman"}]});
+    let answer: Value = http
+        .patch(&collections)
+        .json(&update)
+        .send()
+        .await
+        .expect("the stand-in answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        answer[0]["errors"][0]["statusCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    records.set_picklist("Competitors__c", &["Wingman"]);
+    let describe = format!("{}{DATA_PATH}/sobjects/Opportunity/describe", server.uri());
+    let described: Value = http
+        .get(describe)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    let field = described["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|field| field["name"] == "Competitors__c")
+        .expect("described");
+    assert_eq!(field["picklistValues"][14]["active"], false, "XANT");
+    assert_eq!(field["picklistValues"][15]["value"], "Wingman");
 }

@@ -1,6 +1,6 @@
 //! Record outcomes and the values written.
 
-use competitor_sync::store::{FieldWrite, TargetStatus};
+use competitor_sync::store::{FieldWrite, Resolution, TargetStatus};
 
 use crate::support::*;
 
@@ -11,6 +11,7 @@ fn write(record_id: &str, value: &str) -> FieldWrite {
         field: "Main_Competitors__c".into(),
         old_value: Some("Gong".into()),
         new_value: value.into(),
+        created_id: None,
     }
 }
 
@@ -40,6 +41,51 @@ pub async fn record_outcomes_and_writes_are_kept_per_job(t: TestStore) {
     assert_eq!(
         store.writes_for_job(&id).await.expect("writes"),
         vec![written]
+    );
+}
+
+pub async fn rows_created_keep_their_ids_with_or_without_an_outcome(t: TestStore) {
+    let store = &t.store;
+    let id = enqueue(store, new_job("43")).await;
+    let job = claim(store).await;
+    let row = |name: &str, created: &str| FieldWrite {
+        object: "OpportunityCompetitor".into(),
+        record_id: "006A".into(),
+        field: "CompetitorName".into(),
+        old_value: None,
+        new_value: name.into(),
+        created_id: Some(created.into()),
+    };
+    // A row created while another row of the record is still to be retried: its write is
+    // kept, the record has no outcome yet.
+    store
+        .resolve_targets(&[Resolution {
+            job: &job,
+            target: None,
+            writes: vec![row("Clari", "00J000000000001AAA")],
+        }])
+        .await
+        .expect("resolved");
+    assert!(store.targets(&id).await.expect("targets").is_empty());
+    resolve(
+        store,
+        &job,
+        target("006A", TargetStatus::Done),
+        vec![row("Chorus", "00J000000000002AAA")],
+    )
+    .await;
+    assert_eq!(
+        store.writes_for_job(&id).await.expect("writes"),
+        vec![
+            row("Clari", "00J000000000001AAA"),
+            row("Chorus", "00J000000000002AAA")
+        ]
+    );
+    let history = store.record_writes("006A").await.expect("history");
+    assert_eq!(
+        history[0].created_id.as_deref(),
+        Some("00J000000000002AAA"),
+        "newest first, with the row's id"
     );
 }
 

@@ -70,6 +70,7 @@ pub async fn a_records_writes_are_listed_newest_first_with_their_call(t: TestSto
             field: "Main_Competitors__c".into(),
             old_value: None,
             new_value: value.into(),
+            created_id: None,
         };
         resolve(store, &job, target("006A", TargetStatus::Done), vec![write]).await;
         assert!(end(store, &job, done()).await);

@@ -62,6 +62,7 @@ contract! {
     ],
     audit: [
         record_outcomes_and_writes_are_kept_per_job,
+        rows_created_keep_their_ids_with_or_without_an_outcome,
         a_batch_reads_its_earlier_outcomes_at_once,
     ],
     operator: [

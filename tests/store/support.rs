@@ -118,7 +118,7 @@ pub async fn resolve(store: &Store, job: &Job, target: Target, writes: Vec<Field
     store
         .resolve_targets(&[Resolution {
             job,
-            target,
+            target: Some(target),
             writes,
         }])
         .await

@@ -102,9 +102,19 @@ fn names_explained(plan: &Plan) -> Markup {
                 @for dropped in &field.dropped {
                     li.muted { "Left out: " (dropped) }
                 }
+                @for fitted in &field.fitted { li.muted { (fitted) } }
                 @if let Some(note) = &field.speaker_note { li.muted { (note) } }
             }
         }
+    }
+}
+
+/// A value's "before": the old value, or the row the write created, or that it was not read.
+fn before(old: Option<&str>, created_id: Option<&str>) -> Markup {
+    match (old, created_id) {
+        (_, Some(id)) => html! { span.muted { "(new row " span.mono { (id) } ")" } },
+        (Some(old), None) => html! { (old) },
+        (None, None) => html! { span.muted { "(not read)" } },
     }
 }
 
@@ -133,7 +143,7 @@ fn records(job: &JobPage) -> Markup {
                             tr {
                                 td { (record_link(&write.record_id)) }
                                 td.mono { (write.field) }
-                                td { (write.old_value.as_deref().map_or_else(|| html! { span.muted { "(not read)" } }, |v| html! { (v) })) }
+                                td { (before(write.old_value.as_deref(), write.created_id.as_deref())) }
                                 td { (write.new_value) }
                             }
                         }
@@ -196,7 +206,7 @@ pub fn record(record: &RecordPage, session: &Session) -> Markup {
                                 tr {
                                     td { (when(write.written_at_unix_ms)) }
                                     td.mono { (write.field) }
-                                    td { (write.old_value.as_deref().map_or_else(|| html! { span.muted { "(not read)" } }, |v| html! { (v) })) }
+                                    td { (before(write.old_value.as_deref(), write.created_id.as_deref())) }
                                     td { (write.new_value) }
                                     td.mono { (write.call_id) }
                                     td { (super::layout::job_link(&write.job_id)) }

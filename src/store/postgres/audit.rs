@@ -20,8 +20,8 @@ impl PgStore {
             for write in writes {
                 sqlx::query(
                     "INSERT INTO field_writes (job_id, call_id, object, record_id, field, \
-                         old_value, new_value, written_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, now_ms())",
+                         old_value, new_value, created_id, written_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now_ms())",
                 )
                 .bind(&job.id)
                 .bind(&job.call_id)
@@ -30,25 +30,29 @@ impl PgStore {
                 .bind(&write.field)
                 .bind(&write.old_value)
                 .bind(&write.new_value)
+                .bind(&write.created_id)
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(
-                "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, now_ms()) \
-                 ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = EXCLUDED.status, \
-                     detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at",
-            )
-            .bind(&job.id)
-            .bind(&target.object)
-            .bind(&target.record_id)
-            .bind(match target.status {
-                TargetStatus::Done => "done",
-                TargetStatus::Dead => "dead",
-            })
-            .bind(&target.detail)
-            .execute(&mut *tx)
-            .await?;
+            // A record still to be retried keeps its writes (rows created) but no outcome yet.
+            if let Some(target) = target {
+                sqlx::query(
+                    "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, now_ms()) \
+                     ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = EXCLUDED.status, \
+                         detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at",
+                )
+                .bind(&job.id)
+                .bind(&target.object)
+                .bind(&target.record_id)
+                .bind(match target.status {
+                    TargetStatus::Done => "done",
+                    TargetStatus::Dead => "dead",
+                })
+                .bind(&target.detail)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -89,7 +93,7 @@ impl PgStore {
 
     pub async fn writes_for_job(&self, job_id: &str) -> Result<Vec<FieldWrite>, StoreError> {
         let rows = sqlx::query(
-            "SELECT object, record_id, field, old_value, new_value FROM field_writes \
+            "SELECT object, record_id, field, old_value, new_value, created_id FROM field_writes \
              WHERE job_id = $1 ORDER BY id",
         )
         .bind(job_id)
@@ -103,6 +107,7 @@ impl PgStore {
                     field: row.try_get("field")?,
                     old_value: row.try_get("old_value")?,
                     new_value: row.try_get("new_value")?,
+                    created_id: row.try_get("created_id")?,
                 })
             })
             .collect()

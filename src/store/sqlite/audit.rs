@@ -25,8 +25,8 @@ impl SqliteStore {
             {
                 for write in writes {
                     sqlx::query(
-                        "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, written_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        "INSERT INTO field_writes (job_id, call_id, object, record_id, field, old_value, new_value, created_id, written_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )
                     .bind(&job.id)
                     .bind(&job.call_id)
@@ -35,27 +35,31 @@ impl SqliteStore {
                     .bind(&write.field)
                     .bind(&write.old_value)
                     .bind(&write.new_value)
+                    .bind(&write.created_id)
                     .bind(now)
                     .execute(tx.conn())
                     .await?;
                 }
-                sqlx::query(
-                    "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                     ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
-                         detail = excluded.detail, updated_at = excluded.updated_at",
-                )
-                .bind(&job.id)
-                .bind(&target.object)
-                .bind(&target.record_id)
-                .bind(match target.status {
-                    TargetStatus::Done => "done",
-                    TargetStatus::Dead => "dead",
-                })
-                .bind(&target.detail)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
+                // A record still to be retried keeps its writes (rows created) but no outcome yet.
+                if let Some(target) = target {
+                    sqlx::query(
+                        "INSERT INTO job_targets (job_id, object, record_id, status, detail, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                         ON CONFLICT (job_id, object, record_id) DO UPDATE SET status = excluded.status, \
+                             detail = excluded.detail, updated_at = excluded.updated_at",
+                    )
+                    .bind(&job.id)
+                    .bind(&target.object)
+                    .bind(&target.record_id)
+                    .bind(match target.status {
+                        TargetStatus::Done => "done",
+                        TargetStatus::Dead => "dead",
+                    })
+                    .bind(&target.detail)
+                    .bind(now)
+                    .execute(tx.conn())
+                    .await?;
+                }
             }
             tx.commit().await?;
             Ok(())
@@ -102,7 +106,7 @@ impl SqliteStore {
     /// The field values a job wrote, in order.
     pub async fn writes_for_job(&self, job_id: &str) -> Result<Vec<FieldWrite>, StoreError> {
         let rows = sqlx::query(
-            "SELECT object, record_id, field, old_value, new_value FROM field_writes \
+            "SELECT object, record_id, field, old_value, new_value, created_id FROM field_writes \
              WHERE job_id = ?1 ORDER BY id",
         )
         .bind(job_id)
@@ -116,6 +120,7 @@ impl SqliteStore {
                     field: row.try_get("field")?,
                     old_value: row.try_get("old_value")?,
                     new_value: row.try_get("new_value")?,
+                    created_id: row.try_get("created_id")?,
                 })
             })
             .collect()

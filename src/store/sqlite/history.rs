@@ -102,7 +102,7 @@ impl SqliteStore {
 
     pub async fn record_writes(&self, record_id: &str) -> Result<Vec<RecordWrite>, StoreError> {
         let rows = sqlx::query(
-            "SELECT job_id, call_id, object, field, old_value, new_value, written_at \
+            "SELECT job_id, call_id, object, field, old_value, new_value, created_id, written_at \
              FROM field_writes WHERE record_id = ?1 ORDER BY written_at DESC, id DESC",
         )
         .bind(record_id)
@@ -117,6 +117,7 @@ impl SqliteStore {
                     field: row.try_get("field")?,
                     old_value: row.try_get("old_value")?,
                     new_value: row.try_get("new_value")?,
+                    created_id: row.try_get("created_id")?,
                     written_at_unix_ms: row.try_get("written_at")?,
                 })
             })

@@ -3,7 +3,7 @@
 
 use super::send::Sent;
 use super::{Step, Verdict, Worker};
-use crate::store::{Ending, Job, JobReport, Resolution, Target, TargetStatus};
+use crate::store::{Ending, FieldWrite, Job, JobReport, Resolution, Target, TargetStatus};
 use crate::sync::SkipReason;
 use crate::worker::{until_recorded, Failure};
 
@@ -13,13 +13,20 @@ pub(super) async fn record(worker: &Worker, jobs: &[Job], steps: Vec<Step<Sent>>
         .zip(&steps)
         .filter_map(|(job, step)| Some((job, step.going()?)))
         .flat_map(|(job, sent)| {
-            sent.resolved
+            let resolved = sent
+                .resolved
                 .iter()
                 .map(move |(target, writes)| Resolution {
                     job,
-                    target: target.clone(),
+                    target: Some(target.clone()),
                     writes: writes.clone(),
-                })
+                });
+            let pending = (!sent.pending_writes.is_empty()).then(|| Resolution {
+                job,
+                target: None,
+                writes: sent.pending_writes.clone(),
+            });
+            resolved.chain(pending)
         })
         .collect();
     // The writes went out: their record waits for the store rather than being lost.
@@ -37,8 +44,9 @@ pub(super) async fn record(worker: &Worker, jobs: &[Job], steps: Vec<Step<Sent>>
         let verdict = match step {
             Step::Settled(verdict) => verdict,
             Step::Going(sent) => {
-                let failure = match (&unrecorded, sent.resolved.is_empty()) {
-                    (Some(failure), false) => Some(failure.clone()),
+                let recorded_any = !sent.resolved.is_empty() || !sent.pending_writes.is_empty();
+                let failure = match (&unrecorded, recorded_any) {
+                    (Some(failure), true) => Some(failure.clone()),
                     _ => sent.failure.clone(),
                 };
                 match failure {
@@ -60,16 +68,15 @@ async fn summarize(worker: &Worker, job: &Job, sent: Sent) -> Verdict {
     let Sent {
         planned, resolved, ..
     } = sent;
-    let written_now = resolved
-        .iter()
-        .map(|(_, writes)| writes.len())
-        .sum::<usize>();
-    // Only a job that resolved records on an earlier attempt has writes of its own to count.
-    let written = if planned.earlier.is_empty() {
-        written_now
+    let written_now: Vec<&FieldWrite> = resolved.iter().flat_map(|(_, writes)| writes).collect();
+    // Only a job that resolved records, or created rows, on an earlier attempt has writes of
+    // its own to count.
+    let rows_earlier = job.attempts > 1 && planned.records.iter().any(|r| r.adds_rows());
+    let (written, rows) = if planned.earlier.is_empty() && !rows_earlier {
+        count_writes(written_now.into_iter())
     } else {
         match worker.store.writes_for_job(&job.id).await {
-            Ok(writes) => writes.len(),
+            Ok(writes) => count_writes(writes.iter()),
             Err(error) => {
                 return Verdict {
                     result: Err(Failure::of(&error)),
@@ -102,16 +109,22 @@ async fn summarize(worker: &Worker, job: &Job, sent: Sent) -> Verdict {
             reason,
             report: Some(report(&planned.plan, targets)),
         }
-    } else if written == 0 {
+    } else if written + rows == 0 {
         Ending::Skipped {
             reason: SkipReason::Unchanged.to_string(),
             report: Some(report(&planned.plan, targets)),
         }
     } else {
-        let summary = format!(
-            "wrote {written} field value(s) to {} record(s)",
-            targets.len()
-        );
+        let summary = match rows {
+            0 => format!(
+                "wrote {written} field value(s) to {} record(s)",
+                targets.len()
+            ),
+            rows => format!(
+                "wrote {written} field value(s) and created {rows} related-list row(s) for {} record(s)",
+                targets.len()
+            ),
+        };
         Ending::Done {
             summary,
             report: report(&planned.plan, targets),
@@ -121,6 +134,14 @@ async fn summarize(worker: &Worker, job: &Job, sent: Sent) -> Verdict {
         result: Ok(ending),
         plan: Some(planned.plan),
     }
+}
+
+/// Field values written, and related-list rows created.
+fn count_writes<'a>(writes: impl Iterator<Item = &'a FieldWrite>) -> (usize, usize) {
+    writes.fold((0, 0), |(values, rows), write| match write.created_id {
+        Some(_) => (values, rows + 1),
+        None => (values + 1, rows),
+    })
 }
 
 fn report(plan: &crate::sync::Plan, targets: Vec<Target>) -> JobReport {

@@ -1,12 +1,15 @@
-//! Stage 7: the values go to Salesforce in one sObject Collections request (per 200
-//! records), `allOrNone: false`, so each record succeeds or fails on its own. Dry-run jobs
-//! stop here, with what they would have written.
+//! Stage 7: the values go to Salesforce in one sObject Collections update (per 200 records),
+//! and the related-list rows in one sObject Collections create (per 200 rows), both
+//! `allOrNone: false`, so each record succeeds or fails on its own. Dry-run jobs stop here,
+//! with what they would have written.
+
+use std::collections::{BTreeSet, HashMap};
 
 use super::compute::{Computed, RecordWrite};
 use super::plan::Planned;
 use super::{Step, Worker};
 use crate::retry::Disposition;
-use crate::salesforce::RecordUpdate;
+use crate::salesforce::{RecordCreate, RecordFailure, RecordUpdate};
 use crate::store::{Ending, FieldWrite, Job, JobReport, Target, TargetStatus};
 use crate::telemetry;
 use crate::worker::Failure;
@@ -15,9 +18,15 @@ pub(super) struct Sent {
     pub planned: Planned,
     /// The records whose outcome is known, with the values written to each.
     pub resolved: Vec<(Target, Vec<FieldWrite>)>,
+    /// Rows created for records still to be retried: recorded now, so the audit trail has
+    /// them whatever becomes of the rest.
+    pub pending_writes: Vec<FieldWrite>,
     /// A record to try again (the others' outcomes stand and are recorded).
     pub failure: Option<Failure>,
 }
+
+/// Where a request's record came from: the job's index in the batch, the record's position.
+type Owner = (usize, usize);
 
 pub(super) async fn send(
     worker: &Worker,
@@ -34,8 +43,64 @@ pub(super) async fn send(
             })
         })
         .collect();
-    let mut updates = Vec::new();
-    let mut owners = Vec::new();
+    let (updates, update_owners, creates, create_owners) = requests(&steps);
+    let updated = if updates.is_empty() {
+        Ok(Vec::new())
+    } else {
+        worker.salesforce.update_records(&updates).await
+    };
+    let created = if creates.is_empty() {
+        Ok(Vec::new())
+    } else {
+        worker.salesforce.create_records(&creates).await
+    };
+    let mut sending: Vec<Step<Sending>> = steps
+        .into_iter()
+        .map(|step| step.map(|computed| Step::Going(unchanged_only(computed))))
+        .collect();
+    let mut stale = BTreeSet::new();
+    match updated {
+        Ok(outcomes) => {
+            for ((index, position), outcome) in update_owners.into_iter().zip(outcomes) {
+                if let Step::Going(job) = &mut sending[index] {
+                    if let Some(object) = resolve(job, &jobs[index], position, outcome) {
+                        stale.insert(object);
+                    }
+                }
+            }
+        }
+        Err(error) => fail_owners(&mut sending, &update_owners, &Failure::of(&error)),
+    }
+    match created {
+        Ok(outcomes) => {
+            let mut rows: HashMap<Owner, Vec<Result<String, RecordFailure>>> = HashMap::new();
+            for (owner, outcome) in create_owners.into_iter().zip(outcomes) {
+                rows.entry(owner).or_default().push(outcome);
+            }
+            for ((index, position), outcomes) in rows {
+                if let Step::Going(job) = &mut sending[index] {
+                    resolve_rows(job, &jobs[index], position, outcomes);
+                }
+            }
+        }
+        Err(error) => fail_owners(&mut sending, &create_owners, &Failure::of(&error)),
+    }
+    for object in stale {
+        // Its picklist changed since the describe: the retry reads the values again.
+        worker.salesforce.forget_describe(&object).await;
+    }
+    sending
+        .into_iter()
+        .map(|step| step.map(|job| Step::Going(job.finish())))
+        .collect()
+}
+
+/// The batch's updates and row creations, each with the record it is for.
+fn requests(
+    steps: &[Step<Computed>],
+) -> (Vec<RecordUpdate>, Vec<Owner>, Vec<RecordCreate>, Vec<Owner>) {
+    let (mut updates, mut update_owners) = (Vec::new(), Vec::new());
+    let (mut creates, mut create_owners) = (Vec::new(), Vec::new());
     for (index, computed) in steps.iter().enumerate() {
         let records = computed.going().into_iter().flat_map(|c| &c.records);
         for (position, record) in records.enumerate() {
@@ -45,40 +110,23 @@ pub(super) async fn send(
                     record_id: record.record_id.clone(),
                     values: record.values.clone(),
                 });
-                owners.push((index, position));
+                update_owners.push((index, position));
+            }
+            for name in &record.rows {
+                creates.push(RecordCreate::competitor_row(&record.record_id, name));
+                create_owners.push((index, position));
             }
         }
     }
-    let outcomes = if updates.is_empty() {
-        Ok(Vec::new())
-    } else {
-        worker.salesforce.update_records(&updates).await
-    };
-    let mut sending: Vec<Step<Sending>> = steps
-        .into_iter()
-        .map(|step| step.map(|computed| Step::Going(unchanged_only(computed))))
-        .collect();
-    match outcomes {
-        Ok(outcomes) => {
-            for ((index, position), outcome) in owners.into_iter().zip(outcomes) {
-                if let Step::Going(job) = &mut sending[index] {
-                    resolve(job, &jobs[index], position, outcome);
-                }
-            }
-        }
-        Err(error) => {
-            let failure = Failure::of(&error);
-            for (index, _) in owners {
-                if let Step::Going(job) = &mut sending[index] {
-                    job.failure = Some(failure.clone());
-                }
-            }
+    (updates, update_owners, creates, create_owners)
+}
+
+fn fail_owners(sending: &mut [Step<Sending>], owners: &[Owner], failure: &Failure) {
+    for (index, _) in owners {
+        if let Step::Going(job) = &mut sending[*index] {
+            job.failure = Some(failure.clone());
         }
     }
-    sending
-        .into_iter()
-        .map(|step| step.map(|job| Step::Going(job.finish())))
-        .collect()
 }
 
 /// A dry run's ending: what each record would have been given.
@@ -123,6 +171,7 @@ struct Sending {
     planned: Planned,
     pending: Vec<Option<RecordWrite>>,
     resolved: Vec<(Target, Vec<FieldWrite>)>,
+    pending_writes: Vec<FieldWrite>,
     failure: Option<Failure>,
 }
 
@@ -131,8 +180,16 @@ impl Sending {
         Sent {
             planned: self.planned,
             resolved: self.resolved,
+            pending_writes: self.pending_writes,
             failure: self.failure,
         }
+    }
+
+    fn retry(&mut self, record: &RecordWrite, refused: &RecordFailure) {
+        self.failure.get_or_insert_with(|| Failure {
+            disposition: Disposition::Retry { after: None },
+            message: format!("{} {}: {refused}", record.object, record.record_id),
+        });
     }
 }
 
@@ -143,12 +200,16 @@ fn unchanged_only(computed: Computed) -> Sending {
         .records
         .into_iter()
         .map(|record| {
-            if record.values.is_empty() {
-                let target = target(
-                    &record,
-                    TargetStatus::Done,
-                    "unchanged: the fields already hold these names".to_owned(),
-                );
+            if record.values.is_empty() && record.rows.is_empty() {
+                let detail = if record
+                    .object
+                    .eq_ignore_ascii_case(crate::sync::COMPETITOR_ROWS)
+                {
+                    "unchanged: the Opportunity already lists these competitors"
+                } else {
+                    "unchanged: the fields already hold these names"
+                };
+                let target = target(&record, TargetStatus::Done, detail.to_owned());
                 resolved.push((target, Vec::new()));
                 None
             } else {
@@ -160,20 +221,20 @@ fn unchanged_only(computed: Computed) -> Sending {
         planned: computed.planned,
         pending,
         resolved,
+        pending_writes: Vec::new(),
         failure: None,
     }
 }
 
-/// Salesforce's answer for one record of `job`.
+/// Salesforce's answer for one record update of `job`. Returns the record's object when a
+/// picklist refused a value, so its describe is read again.
 fn resolve(
     sending: &mut Sending,
     job: &Job,
     position: usize,
-    outcome: Result<(), crate::salesforce::RecordFailure>,
-) {
-    let Some(record) = sending.pending.get_mut(position).and_then(Option::take) else {
-        return;
-    };
+    outcome: Result<(), RecordFailure>,
+) -> Option<String> {
+    let record = sending.pending.get_mut(position).and_then(Option::take)?;
     match outcome {
         Ok(()) => {
             let fields: Vec<&str> = record.writes.iter().map(|w| w.field.as_str()).collect();
@@ -184,12 +245,12 @@ fn resolve(
             );
             sending.resolved.push((done, record.writes));
         }
-        Err(refused) if refused.is_retryable() => {
-            sending.failure.get_or_insert_with(|| Failure {
-                disposition: Disposition::Retry { after: None },
-                message: format!("{} {}: {refused}", record.object, record.record_id),
-            });
+        Err(refused) if refused.is_stale_picklist() => {
+            tracing::warn!(job_id = %job.id, record_id = %record.record_id, error = %refused, "a picklist refused a value: its values changed since the describe; retrying with them read again");
+            sending.retry(&record, &refused);
+            return Some(record.object);
         }
+        Err(refused) if refused.is_retryable() => sending.retry(&record, &refused),
         Err(refused) => {
             telemetry::target_failed(&refused.code);
             tracing::warn!(job_id = %job.id, record_id = %record.record_id, error = %refused, "record could not be written");
@@ -197,6 +258,61 @@ fn resolve(
             sending.resolved.push((dead, Vec::new()));
         }
     }
+    None
+}
+
+/// Salesforce's answers for the rows created for one record of `job`, in order. Rows
+/// created are recorded whatever became of the others; a row refused for a while makes
+/// the job retry (its check before creating finds the rows made now).
+fn resolve_rows(
+    sending: &mut Sending,
+    job: &Job,
+    position: usize,
+    outcomes: Vec<Result<String, RecordFailure>>,
+) {
+    let Some(record) = sending.pending.get_mut(position).and_then(Option::take) else {
+        return;
+    };
+    let mut created = Vec::new();
+    let mut refused = Vec::new();
+    let mut retry = None;
+    for (mut write, outcome) in record.writes.iter().cloned().zip(outcomes) {
+        match outcome {
+            Ok(id) => {
+                write.created_id = Some(id);
+                created.push(write);
+            }
+            Err(failure) if failure.is_retryable() => retry = Some(failure),
+            Err(failure) => {
+                telemetry::target_failed(&failure.code);
+                tracing::warn!(job_id = %job.id, record_id = %record.record_id, row = %write.new_value, error = %failure, "related-list row could not be created");
+                refused.push(format!("{}: {failure}", write.new_value));
+            }
+        }
+    }
+    if let Some(failure) = retry {
+        sending.retry(&record, &failure);
+        sending.pending_writes.extend(created);
+        return;
+    }
+    let made: Vec<String> = created
+        .iter()
+        .map(|w| {
+            format!(
+                "{} ({})",
+                w.new_value,
+                w.created_id.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let made = format!("created {} row(s): {}", made.len(), made.join(", "));
+    let done = if refused.is_empty() {
+        target(&record, TargetStatus::Done, made)
+    } else {
+        let detail = format!("could not create {}; {made}", refused.join("; "));
+        target(&record, TargetStatus::Dead, detail)
+    };
+    sending.resolved.push((done, created));
 }
 
 fn target(record: &RecordWrite, status: TargetStatus, detail: String) -> Target {

@@ -1,6 +1,7 @@
 //! The org over HTTP: the OAuth token endpoint, and the REST API the service uses (describe,
-//! sObject rows, sObject Collections, SOQL, limits) behind a Bearer token, with the org's
-//! daily API usage in `Sforce-Limit-Info` on every answer.
+//! sObject rows of Opportunity and OpportunityCompetitor, sObject Collections updates and
+//! creates, SOQL, limits) behind a Bearer token, with the org's daily API usage in
+//! `Sforce-Limit-Info` on every answer.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -20,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use super::competitor;
 use super::error::SfError;
-use super::fields::Schema;
 use super::oauth::{self, OAuthSettings};
 use super::org::Org;
 use super::rest::{self, json_body};
@@ -71,11 +72,11 @@ pub fn router(api: Arc<SalesforceApi>) -> Router {
         )
         .route(
             "/services/data/{version}/sobjects/{object}/{id}",
-            get(read_record).patch(update_record),
+            get(read_record).patch(update_record).delete(delete_record),
         )
         .route(
             "/services/data/{version}/composite/sobjects",
-            patch(update_collection),
+            patch(update_collection).post(create_collection),
         )
         .route("/services/data/{version}/query", get(query))
         .route("/services/data/{version}/limits", get(limits))
@@ -202,11 +203,27 @@ fn not_found() -> Response {
     )
 }
 
-async fn describe(Path((_, object)): Path<(String, String)>) -> Response {
-    if !object.eq_ignore_ascii_case(OBJECT) {
-        return not_found();
+async fn describe(
+    State(api): State<Arc<SalesforceApi>>,
+    Path((_, object)): Path<(String, String)>,
+) -> Response {
+    rest::describe(&api.org(), &object).into_response()
+}
+
+/// Which of the org's objects a record path names.
+enum Object {
+    Opportunity,
+    Row,
+}
+
+fn object(name: &str) -> Option<Object> {
+    if name.eq_ignore_ascii_case(OBJECT) {
+        Some(Object::Opportunity)
+    } else if name.eq_ignore_ascii_case(competitor::OBJECT) {
+        Some(Object::Row)
+    } else {
+        None
     }
-    Json(Schema::describe()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -219,16 +236,21 @@ async fn read_record(
     Path((_, object, id)): Path<(String, String, String)>,
     Query(params): Query<FieldsParam>,
 ) -> Response {
-    if !object.eq_ignore_ascii_case(OBJECT) {
+    let Some(object) = self::object(&object) else {
         return not_found();
-    }
+    };
     let fields: Option<Vec<String>> = params.fields.map(|list| {
         list.split(',')
             .map(|f| f.trim().to_owned())
             .filter(|f| !f.is_empty())
             .collect()
     });
-    match api.org().read(&id, fields.as_deref()) {
+    let org = api.org();
+    let read = match object {
+        Object::Opportunity => org.read(&id, fields.as_deref()),
+        Object::Row => org.read_row(&id, fields.as_deref()),
+    };
+    match read {
         Ok(record) => Json(record).into_response(),
         Err(error) => rest_error(error.status(), &error),
     }
@@ -239,9 +261,9 @@ async fn update_record(
     Path((_, object, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    if !object.eq_ignore_ascii_case(OBJECT) {
+    let Some(object) = self::object(&object) else {
         return not_found();
-    }
+    };
     let changes: Map<String, Value> = match json_body(&body) {
         Ok(Value::Object(changes)) => changes,
         Ok(_) => {
@@ -255,7 +277,27 @@ async fn update_record(
         }
         Err(error) => return rest_error(StatusCode::BAD_REQUEST, &error),
     };
-    match api.org().update(&id, &changes, OffsetDateTime::now_utc()) {
+    let now = OffsetDateTime::now_utc();
+    let mut org = api.org();
+    let updated = match object {
+        Object::Opportunity => org.update(&id, &changes, now),
+        Object::Row => org.update_row(&id, &changes, now),
+    };
+    match updated {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => rest_error(error.status(), &error),
+    }
+}
+
+/// `DELETE /sobjects/OpportunityCompetitor/{id}`; the org deletes no Opportunity.
+async fn delete_record(
+    State(api): State<Arc<SalesforceApi>>,
+    Path((_, object, id)): Path<(String, String, String)>,
+) -> Response {
+    if !matches!(self::object(&object), Some(Object::Row)) {
+        return not_found();
+    }
+    match api.org().delete_row(&id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => rest_error(error.status(), &error),
     }
@@ -263,6 +305,10 @@ async fn update_record(
 
 async fn update_collection(State(api): State<Arc<SalesforceApi>>, body: Bytes) -> Response {
     rest::update_collection(&mut api.org(), &body, OffsetDateTime::now_utc()).into_response()
+}
+
+async fn create_collection(State(api): State<Arc<SalesforceApi>>, body: Bytes) -> Response {
+    rest::create_collection(&mut api.org(), &body, OffsetDateTime::now_utc()).into_response()
 }
 
 #[derive(Deserialize)]

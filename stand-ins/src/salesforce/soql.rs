@@ -1,13 +1,28 @@
 //! The part of SOQL the service and a curious developer use:
-//! `SELECT f1, f2 FROM Object [WHERE Id IN ('a', 'b') | WHERE Id = 'a'] [LIMIT n]`.
+//! `SELECT f1, f2 FROM Object [WHERE <Id | OpportunityId> IN ('a', 'b') | = 'a'] [LIMIT n]`.
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Query {
     pub fields: Vec<String>,
     pub object: String,
     /// `None` selects every record.
-    pub ids: Option<Vec<String>>,
+    pub filter: Option<Filter>,
     pub limit: Option<usize>,
+}
+
+/// `WHERE field IN (values)`; `field = 'a'` is a list of one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Filter {
+    pub field: FilterField,
+    pub values: Vec<String>,
+}
+
+/// The id fields a query may select by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterField {
+    Id,
+    /// An OpportunityCompetitor row's Opportunity.
+    OpportunityId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,16 +69,10 @@ pub fn parse(text: &str) -> Result<Query, String> {
         Some(token) => return Err(format!("unexpected token: {}", show(token))),
         None => return Err("unexpected end of query, expected an object".into()),
     };
-    let mut ids = None;
+    let mut filter = None;
     if at.peek().is_some_and(|t| t.is_keyword("WHERE")) {
         at.next();
-        expect_keyword(&mut at, "Id")?;
-        ids = Some(match at.next() {
-            Some(Token::Equals) => vec![text_literal(at.next())?],
-            Some(token) if token.is_keyword("IN") => in_list(&mut at)?,
-            Some(token) => return Err(format!("unexpected token: {}", show(token))),
-            None => return Err("unexpected end of query after Id".into()),
-        });
+        filter = Some(where_clause(&mut at)?);
     }
     let mut limit = None;
     if at.peek().is_some_and(|t| t.is_keyword("LIMIT")) {
@@ -78,16 +87,38 @@ pub fn parse(text: &str) -> Result<Query, String> {
     }
     if let Some(token) = at.next() {
         return Err(format!(
-            "unexpected token: {} (this stand-in understands SELECT ... FROM ... [WHERE Id IN (...)] [LIMIT n])",
+            "unexpected token: {} (this stand-in understands SELECT ... FROM ... [WHERE Id|OpportunityId IN (...)] [LIMIT n])",
             show(token)
         ));
     }
     Ok(Query {
         fields,
         object,
-        ids,
+        filter,
         limit,
     })
+}
+
+/// `Id IN (...)`, `OpportunityId = '...'` and the like, after WHERE.
+fn where_clause(at: &mut Tokens<'_>) -> Result<Filter, String> {
+    let field = match at.next() {
+        Some(token) if token.is_keyword("Id") => FilterField::Id,
+        Some(token) if token.is_keyword("OpportunityId") => FilterField::OpportunityId,
+        Some(token) => {
+            return Err(format!(
+                "unexpected token: {} (this stand-in filters on Id or OpportunityId only)",
+                show(token)
+            ))
+        }
+        None => return Err("unexpected end of query after WHERE".into()),
+    };
+    let values = match at.next() {
+        Some(Token::Equals) => vec![text_literal(at.next())?],
+        Some(token) if token.is_keyword("IN") => in_list(at)?,
+        Some(token) => return Err(format!("unexpected token: {}", show(token))),
+        None => return Err("unexpected end of query after the filtered field".into()),
+    };
+    Ok(Filter { field, values })
 }
 
 fn expect_keyword(at: &mut Tokens<'_>, keyword: &str) -> Result<(), String> {
@@ -188,8 +219,11 @@ mod tests {
         assert_eq!(query.fields, ["Id", "Main_Competitors__c"]);
         assert_eq!(query.object, "Opportunity");
         assert_eq!(
-            query.ids,
-            Some(vec!["0065g0000AcmRnwAAA".into(), "0065g0000GlbxNB".into()])
+            query.filter,
+            Some(Filter {
+                field: FilterField::Id,
+                values: vec!["0065g0000AcmRnwAAA".into(), "0065g0000GlbxNB".into()]
+            })
         );
         assert_eq!(query.limit, None);
     }
@@ -198,17 +232,30 @@ mod tests {
     fn keywords_are_case_insensitive_and_where_and_limit_optional() {
         let query =
             parse("select Name from opportunity where id = '006x' limit 5").expect("parsed");
-        assert_eq!(query.ids, Some(vec!["006x".into()]));
+        let filter = query.filter.expect("a filter");
+        assert_eq!(filter.values, ["006x"]);
         assert_eq!(query.limit, Some(5));
         let all = parse("SELECT Id FROM Opportunity").expect("parsed");
-        assert_eq!(all.ids, None);
+        assert_eq!(all.filter, None);
+    }
+
+    #[test]
+    fn rows_are_selected_by_their_opportunity() {
+        let query = parse(
+            "SELECT Id, OpportunityId, CompetitorName FROM OpportunityCompetitor WHERE opportunityid IN ('0065g0000AcmRnw', '0065g0000GlbxNBAAA')",
+        )
+        .expect("parsed");
+        assert_eq!(query.object, "OpportunityCompetitor");
+        let filter = query.filter.expect("a filter");
+        assert_eq!(filter.field, FilterField::OpportunityId);
+        assert_eq!(filter.values.len(), 2);
     }
 
     #[test]
     fn what_is_not_understood_is_refused_with_the_token() {
         assert!(parse("SELECT FROM Opportunity").is_err());
         assert!(parse("SELECT Id FROM Opportunity WHERE Name = 'x'")
-            .expect_err("only Id")
+            .expect_err("only ids")
             .contains("Name"));
         assert!(parse("SELECT Id FROM Opportunity WHERE Id IN (006x)").is_err());
         assert!(parse("SELECT Id FROM Opportunity WHERE Id IN ('a'").is_err());

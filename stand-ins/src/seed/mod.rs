@@ -10,6 +10,14 @@
 //! names competitors (the sweep's call, so the sweep reads a transcript too). Each
 //! Opportunity is linked from at most one call that heard competitors, so the values after a
 //! demo run do not depend on the order the service processes the calls in.
+//!
+//! The org's Opportunities also have the restricted multi-select picklist
+//! [`COMPETITORS_PICKLIST`] ([`COMPETITORS_PICKLIST_VALUES`], plus the inactive `XANT`) and
+//! the Competitors related list (OpportunityCompetitor rows). Only Globex - New Business
+//! starts with either: `Outreach` selected in the picklist, and a row a person added
+//! (CompetitorName `Outreach`, Strengths `Sequencing; large install base`), which the
+//! service must leave as it is. Wingman, heard on the Hooli call, is deliberately not a
+//! picklist value: the demo shows the service leaving it out.
 
 mod world;
 
@@ -17,12 +25,33 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use world::SeedOpportunity;
 pub(crate) use world::OPPORTUNITIES;
 use world::{SeedCall, Speaker, Started, CALLS};
+use world::{SeedCompetitorRow, SeedOpportunity};
 
 /// The Salesforce field the service's default rule writes.
 pub const MAIN_COMPETITORS: &str = "Main_Competitors__c";
+/// The Opportunity's restricted multi-select picklist of competitors.
+pub const COMPETITORS_PICKLIST: &str = "Competitors__c";
+/// [`COMPETITORS_PICKLIST`]'s active values, in the picklist's order (labels equal values).
+pub const COMPETITORS_PICKLIST_VALUES: &[&str] = &[
+    "Chorus",
+    "Clari",
+    "Outreach",
+    "Salesloft",
+    "People.ai",
+    "Avoma",
+    "Gong",
+    "HubSpot",
+    "ZoomInfo",
+    "Apollo.io",
+    "Seismic",
+    "Highspot",
+    "Mindtickle",
+    "Allego",
+];
+/// [`COMPETITORS_PICKLIST`]'s inactive values: still listed, no longer writable.
+pub const COMPETITORS_PICKLIST_INACTIVE: &[&str] = &["XANT"];
 const WORKSPACE_ID: &str = "623457276584334";
 const REP_USER_ID: &str = "234599484848423";
 
@@ -76,9 +105,25 @@ pub(crate) fn opportunity_records(today: OffsetDateTime) -> Vec<Map<String, Valu
             record.insert("Amount".into(), json!(opportunity.amount));
             record.insert("CloseDate".into(), json!(close_date.to_string()));
             record.insert(MAIN_COMPETITORS.into(), json!(opportunity.main_competitors));
+            record.insert(
+                COMPETITORS_PICKLIST.into(),
+                json!(opportunity.competitors_picklist),
+            );
             record
         })
         .collect()
+}
+
+/// The rows people added to the seeded Opportunities' Competitors related lists, with the
+/// Opportunity's id, in seed order.
+pub(crate) fn competitor_rows() -> impl Iterator<Item = (&'static str, &'static SeedCompetitorRow)>
+{
+    OPPORTUNITIES.iter().flat_map(|opportunity| {
+        opportunity
+            .competitor_rows
+            .iter()
+            .map(move |row| (opportunity.id, row))
+    })
 }
 
 fn opportunity(id: &str) -> Option<&'static SeedOpportunity> {

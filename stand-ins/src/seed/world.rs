@@ -9,6 +9,16 @@ pub(crate) struct SeedOpportunity {
     pub closes_in_days: i64,
     /// The value before the service writes anything: typed by a rep, or empty.
     pub main_competitors: Option<&'static str>,
+    /// `Competitors__c` before the service writes anything: values a rep selected.
+    pub competitors_picklist: Option<&'static str>,
+    /// The rows a person added to the Competitors related list.
+    pub competitor_rows: &'static [SeedCompetitorRow],
+}
+
+/// A row of an Opportunity's Competitors related list, as a person filled it.
+pub(crate) struct SeedCompetitorRow {
+    pub name: &'static str,
+    pub strengths: Option<&'static str>,
 }
 
 pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
@@ -19,6 +29,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 184_000,
         closes_in_days: 24,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000GlbxNBAAA",
@@ -27,6 +39,11 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 96_500,
         closes_in_days: 61,
         main_competitors: Some("Outreach"),
+        competitors_picklist: Some("Outreach"),
+        competitor_rows: &[SeedCompetitorRow {
+            name: "Outreach",
+            strengths: Some("Sequencing; large install base"),
+        }],
     },
     SeedOpportunity {
         id: "0065g0000InitPXAAA",
@@ -35,6 +52,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 240_000,
         closes_in_days: 38,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000InitEMAAA",
@@ -43,6 +62,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 120_000,
         closes_in_days: 90,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000UmbPltAAA",
@@ -51,6 +72,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 45_000,
         closes_in_days: 30,
         main_competitors: Some("Chorus"),
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000HooEntAAA",
@@ -59,6 +82,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 410_000,
         closes_in_days: 14,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000VanImpAAA",
@@ -67,6 +92,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 72_000,
         closes_in_days: 45,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000SoyUpsAAA",
@@ -75,6 +102,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 38_000,
         closes_in_days: -20,
         main_competitors: Some("Clari"),
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
     SeedOpportunity {
         id: "0065g0000WayAnlAAA",
@@ -83,6 +112,8 @@ pub(crate) const OPPORTUNITIES: &[SeedOpportunity] = &[
         amount: 150_000,
         closes_in_days: 75,
         main_competitors: None,
+        competitors_picklist: None,
+        competitor_rows: &[],
     },
 ];
 

@@ -1,15 +1,24 @@
 //! The org's data: Opportunity records found by either form of their id, read and written
-//! with the checks of its [`Schema`], sObject Collections' per-record results, scripted
-//! failures, and the SOQL the service sends.
+//! with the checks of its [`Schema`] and its picklists, sObject Collections' per-record
+//! results, scripted failures, and the SOQL the service sends; the Competitors related lists
+//! ([`rows`], [`competitors`]); sObject Collections updates of both ([`collections`]).
+
+mod collections;
+mod competitors;
+mod rows;
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+pub use rows::CompetitorRow;
+
+use super::competitor;
 use super::error::SfError;
-use super::fields::{Changes, Schema, ID, LAST_MODIFIED};
-use super::soql::Query;
+use super::fields::{self, Changes, Schema, ID, LAST_MODIFIED};
+use super::picklist::{PicklistValue, Picklists};
+use super::soql::{FilterField, Query};
 use super::{is_id, OBJECT};
 use crate::seed;
 
@@ -45,16 +54,31 @@ pub struct Org {
     by_prefix: HashMap<String, Vec<usize>>,
     /// Per id as sent, the errors its next writes get, last first.
     scripted: HashMap<String, Vec<SfError>>,
+    /// Per Opportunity id as sent, the errors the next creates of its rows get, last first.
+    scripted_creates: HashMap<String, Vec<SfError>>,
+    picklists: Picklists,
+    rows: rows::Rows,
 }
 
 impl Org {
-    /// The sandbox's org: the seeded Opportunities, no others, with the standard schema.
+    /// The sandbox's org: the seeded Opportunities, no others, with the standard schema,
+    /// and the rows people added to their Competitors related lists.
     pub fn seeded(today: OffsetDateTime) -> Self {
         let mut org = Self::new(Schema::Standard, false);
         let created = salesforce_datetime(today - time::Duration::days(45));
         for mut values in seed::opportunity_records(today) {
             values.insert(LAST_MODIFIED.into(), json!(created));
             org.insert(Record { values, writes: 0 });
+        }
+        for (opportunity_id, row) in seed::competitor_rows() {
+            let row = rows::NewRow {
+                opportunity_id,
+                name: row.name,
+                strengths: row.strengths,
+                weaknesses: None,
+                by_api: false,
+            };
+            org.rows.add(&row, &created);
         }
         org
     }
@@ -71,6 +95,41 @@ impl Org {
             records: Vec::new(),
             by_prefix: HashMap::new(),
             scripted: HashMap::new(),
+            scripted_creates: HashMap::new(),
+            picklists: Picklists::standard(),
+            rows: rows::Rows::default(),
+        }
+    }
+
+    /// `GET /sobjects/{object}/describe` with the org's current picklist values, for the
+    /// objects the org has.
+    pub fn describe(&self, object: &str) -> Option<Value> {
+        if object.eq_ignore_ascii_case(OBJECT) {
+            Some(fields::describe(&self.picklists))
+        } else if object.eq_ignore_ascii_case(competitor::OBJECT) {
+            Some(competitor::describe())
+        } else {
+            None
+        }
+    }
+
+    /// The values of the Opportunity's picklist `field`, active and inactive.
+    pub fn picklist(&self, field: &str) -> Option<&[PicklistValue]> {
+        self.picklists.values(field)
+    }
+
+    /// Makes `active` the active values of the Opportunity's picklist `field`, as an admin
+    /// editing it would: values left out become inactive (still listed), new ones are
+    /// appended. INVALID_FIELD when `field` is not a picklist.
+    pub fn set_picklist(&mut self, field: &str, active: &[&str]) -> Result<(), SfError> {
+        if self.picklists.set(field, active) {
+            Ok(())
+        } else {
+            Err(SfError::on_field(
+                "INVALID_FIELD",
+                format!("No picklist field '{field}' on sobject of type {OBJECT}"),
+                field,
+            ))
         }
     }
 
@@ -188,92 +247,9 @@ impl Org {
     ) -> Result<(), SfError> {
         let index = self.find_or_create(id)?;
         self.take_scripted(id)?;
-        let changes = self.schema.validate(changes)?;
+        let changes = self.schema.validate(changes, &self.picklists)?;
         self.apply(index, changes, now);
         Ok(())
-    }
-
-    /// `PATCH /composite/sobjects`: one result per record, in order. With `all_or_none`, one
-    /// invalid record leaves every record unchanged.
-    pub(super) fn update_collection(
-        &mut self,
-        records: &[Value],
-        all_or_none: bool,
-        now: OffsetDateTime,
-    ) -> Vec<Value> {
-        let checked: Vec<_> = records
-            .iter()
-            .map(|record| {
-                let sent_id = record.get("id").or_else(|| record.get(ID)).cloned();
-                (
-                    sent_id.unwrap_or(Value::Null),
-                    self.check_collection_record(record),
-                )
-            })
-            .collect();
-        let any_failed = checked.iter().any(|(_, outcome)| outcome.is_err());
-        let mut results = Vec::with_capacity(checked.len());
-        for (sent_id, outcome) in checked {
-            let result = match outcome {
-                Ok(_) if all_or_none && any_failed => Err(SfError::new(
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                    "Record rolled back because not all records were valid and the request was using AllOrNone header",
-                )),
-                Ok((id, changes)) => self
-                    .find_or_create(&id)
-                    .inspect(|&index| self.apply(index, changes, now)),
-                Err(error) => Err(error),
-            };
-            results.push(match result {
-                Ok(index) => json!({"id": self.records[index].id(), "success": true, "errors": []}),
-                Err(error) => json!({
-                    "id": sent_id, "success": false, "errors": [error.collection_json()]
-                }),
-            });
-        }
-        results
-    }
-
-    /// A collection record's id and validated changes, or why it cannot be written.
-    fn check_collection_record(&mut self, record: &Value) -> Result<(String, Changes), SfError> {
-        let fields = record
-            .as_object()
-            .ok_or_else(|| SfError::new("JSON_PARSER_ERROR", "each record must be an object"))?;
-        match record.pointer("/attributes/type").and_then(Value::as_str) {
-            Some(kind) if kind.eq_ignore_ascii_case(OBJECT) => {}
-            Some(kind) => {
-                return Err(SfError::new(
-                    "INVALID_TYPE",
-                    format!("sObject type '{kind}' is not supported."),
-                ))
-            }
-            None => {
-                return Err(SfError::new(
-                    "INVALID_TYPE",
-                    "Must specify a type in the attributes",
-                ))
-            }
-        }
-        let id = fields
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("id"))
-            .and_then(|(_, id)| id.as_str())
-            .ok_or_else(|| {
-                SfError::new("MISSING_ARGUMENT", "Id not specified in an update call")
-            })?;
-        if self.find(id)?.is_none() && !self.open {
-            return Err(SfError::new(
-                "INVALID_CROSS_REFERENCE_KEY",
-                "invalid cross reference id",
-            ));
-        }
-        self.take_scripted(id)?;
-        let changes: Map<String, Value> = fields
-            .iter()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("id"))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        Ok((id.to_owned(), self.schema.validate(&changes)?))
     }
 
     /// The scripted error for this write of `id`, if one is left.
@@ -303,6 +279,9 @@ impl Org {
     /// The records a query selects, with its fields, in the org's order (in an open org, the
     /// records not written yet follow, empty, in the order asked).
     pub(super) fn query(&self, query: &Query) -> Result<Vec<Value>, SfError> {
+        if query.object.eq_ignore_ascii_case(competitor::OBJECT) {
+            return self.query_rows(query);
+        }
         if !query.object.eq_ignore_ascii_case(OBJECT) {
             return Err(SfError::new(
                 "INVALID_TYPE",
@@ -318,7 +297,7 @@ impl Org {
             .map(|name| self.schema.field(name))
             .collect::<Result<_, _>>()?;
         let limit = query.limit.unwrap_or(usize::MAX);
-        let Some(ids) = &query.ids else {
+        let Some(filter) = &query.filter else {
             return Ok(self
                 .records
                 .iter()
@@ -326,9 +305,16 @@ impl Org {
                 .map(|record| render(record, &names))
                 .collect());
         };
+        if filter.field == FilterField::OpportunityId {
+            return Err(SfError::on_field(
+                "INVALID_FIELD",
+                format!("No such column 'OpportunityId' on entity '{OBJECT}'"),
+                "OpportunityId",
+            ));
+        }
         let mut found = BTreeSet::new();
         let mut unwritten: Vec<Record> = Vec::new();
-        for id in ids {
+        for id in &filter.values {
             let invalid = || {
                 SfError::new(
                     "INVALID_QUERY_FILTER_OPERATOR",
@@ -399,5 +385,9 @@ fn salesforce_datetime(at: OffsetDateTime) -> String {
     )
 }
 
+#[cfg(test)]
+mod competitor_tests;
+#[cfg(test)]
+mod picklist_tests;
 #[cfg(test)]
 mod tests;

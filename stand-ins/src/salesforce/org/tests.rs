@@ -63,7 +63,7 @@ fn a_patch_checks_names_updateability_types_and_length() {
             .code
     };
     assert_eq!(
-        refused(&mut org, json!({"Competitors__c": "x"})),
+        refused(&mut org, json!({"Competitor__c": "x"})),
         "INVALID_FIELD"
     );
     assert_eq!(

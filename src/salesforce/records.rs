@@ -1,0 +1,280 @@
+//! Records in bulk: SOQL reads of fields and of related-list rows, and sObject Collections
+//! updates and creates, 200 records per request, each record succeeding or failing alone.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::types::{CollectionError, CollectionResult, CreateResult, QueryPage};
+use super::{SalesforceClient, SalesforceError, MAX_RECORDS_PER_REQUEST};
+use crate::sync::{COMPETITOR_ROWS, ROW_NAME_FIELD, ROW_PARENT_FIELD};
+
+/// New field values for one record.
+#[derive(Debug, Clone)]
+pub struct RecordUpdate {
+    pub object: String,
+    pub record_id: String,
+    pub values: Map<String, Value>,
+}
+
+/// A new record: its object and field values.
+#[derive(Debug, Clone)]
+pub struct RecordCreate {
+    pub object: String,
+    pub values: Map<String, Value>,
+}
+
+impl RecordCreate {
+    /// A row of `opportunity_id`'s Competitors related list naming `name`.
+    pub fn competitor_row(opportunity_id: &str, name: &str) -> Self {
+        let mut values = Map::new();
+        values.insert(ROW_PARENT_FIELD.into(), json!(opportunity_id));
+        values.insert(ROW_NAME_FIELD.into(), json!(name));
+        Self {
+            object: COMPETITOR_ROWS.into(),
+            values,
+        }
+    }
+}
+
+/// Why Salesforce refused one record of a collection request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RecordFailure {
+    pub code: String,
+    pub message: String,
+}
+
+/// The code of a value a restricted picklist does not (or no longer) list.
+const RESTRICTED_PICKLIST: &str = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST";
+
+impl RecordFailure {
+    fn new(code: &str, message: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    fn of(errors: &[CollectionError]) -> Self {
+        errors.first().map_or_else(
+            || Self::new("UNKNOWN", "no error given"),
+            |e| Self::new(&e.status_code, &e.message),
+        )
+    }
+
+    /// Another transaction held the record, or the org was briefly unavailable: try again.
+    /// Anything else (deleted, bad id, rejected value) will fail the same way again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "REQUEST_LIMIT_EXCEEDED"
+        )
+    }
+
+    /// The values sent were those of a describe older than the org's picklist: try again
+    /// with a fresh describe.
+    pub fn is_stale_picklist(&self) -> bool {
+        self.code == RESTRICTED_PICKLIST
+    }
+}
+
+fn missing_result() -> RecordFailure {
+    RecordFailure::new(
+        "MISSING_RESULT",
+        "Salesforce returned no result for this record",
+    )
+}
+
+fn field_text(record: &Map<String, Value>, field: &str) -> Option<String> {
+    // Salesforce answers with the field's canonical spelling.
+    record
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(field))
+        .and_then(|(_, value)| match value {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        })
+}
+
+fn id15(record: &Map<String, Value>, field: &str) -> String {
+    field_text(record, field)
+        .map(|id| id.chars().take(15).collect())
+        .unwrap_or_default()
+}
+
+impl SalesforceClient {
+    /// Current values of `fields` on the `object` records `ids`, keyed by the 15-character
+    /// form of each id (Salesforce answers with 18-character ids). One SOQL query per 200 ids.
+    pub async fn query_fields(
+        &self,
+        object: &str,
+        ids: &[&str],
+        fields: &[&str],
+    ) -> Result<HashMap<String, HashMap<String, Option<String>>>, SalesforceError> {
+        let mut found = HashMap::new();
+        for record in self.select_where_in(object, fields, "Id", ids).await? {
+            let values = fields
+                .iter()
+                .map(|field| ((*field).to_owned(), field_text(&record, field)))
+                .collect();
+            found.insert(id15(&record, "Id"), values);
+        }
+        Ok(found)
+    }
+
+    /// The names of the Competitors related list rows of each Opportunity of `ids`, keyed by
+    /// the 15-character form of its id. One SOQL query per 200 Opportunities.
+    pub async fn competitor_rows(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, SalesforceError> {
+        let mut rows: HashMap<String, Vec<String>> = HashMap::new();
+        let fields = [ROW_PARENT_FIELD, ROW_NAME_FIELD];
+        let records = self
+            .select_where_in(COMPETITOR_ROWS, &fields, ROW_PARENT_FIELD, ids)
+            .await?;
+        for record in records {
+            let name = field_text(&record, ROW_NAME_FIELD).unwrap_or_default();
+            rows.entry(id15(&record, ROW_PARENT_FIELD))
+                .or_default()
+                .push(name);
+        }
+        Ok(rows)
+    }
+
+    /// `SELECT Id, fields FROM object WHERE key IN (ids)`, 200 ids per query, every page.
+    async fn select_where_in(
+        &self,
+        object: &str,
+        fields: &[&str],
+        key: &str,
+        ids: &[&str],
+    ) -> Result<Vec<Map<String, Value>>, SalesforceError> {
+        let mut records = Vec::new();
+        let mut selected = vec!["Id"];
+        selected.extend(fields.iter().filter(|f| !f.eq_ignore_ascii_case("Id")));
+        for chunk in ids.chunks(MAX_RECORDS_PER_REQUEST) {
+            // Ids and names were validated (letters, digits, underscores): nothing to escape.
+            let quoted: Vec<String> = chunk.iter().map(|id| format!("'{id}'")).collect();
+            let soql = format!(
+                "SELECT {} FROM {object} WHERE {key} IN ({})",
+                selected.join(", "),
+                quoted.join(",")
+            );
+            let mut next = Some(format!("/services/data/{}/query", self.api_version));
+            let mut query = Some(soql);
+            while let Some(path) = next.take() {
+                let q = query.take();
+                let response = self
+                    .send(|token| {
+                        let request = self.http.get(format!("{}{path}", token.instance_url));
+                        match &q {
+                            Some(q) => request.query(&[("q", q.as_str())]),
+                            None => request,
+                        }
+                    })
+                    .await?;
+                let page: QueryPage = response
+                    .json()
+                    .await
+                    .map_err(|e| SalesforceError::Decode(format!("query of {object}: {e}")))?;
+                records.extend(page.records);
+                next = page.next_records_url.filter(|_| !page.done);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Writes many records through sObject Collections, 200 per request, `allOrNone: false`:
+    /// each record succeeds or fails on its own. Returns one result per update, in order. An
+    /// error for a whole request (outage, limit, credentials) is returned as `Err`.
+    pub async fn update_records(
+        &self,
+        updates: &[RecordUpdate],
+    ) -> Result<Vec<Result<(), RecordFailure>>, SalesforceError> {
+        let mut results = Vec::with_capacity(updates.len());
+        for chunk in updates.chunks(MAX_RECORDS_PER_REQUEST) {
+            let records = chunk.iter().map(|update| {
+                let mut record = Map::new();
+                record.insert("id".into(), json!(update.record_id));
+                record.extend(update.values.clone());
+                (update.object.as_str(), record)
+            });
+            let outcomes: Vec<CollectionResult> = self.collection(Method::PATCH, records).await?;
+            // The answer lists the records in the order they were sent.
+            for index in 0..chunk.len() {
+                results.push(match outcomes.get(index) {
+                    Some(outcome) if outcome.success => Ok(()),
+                    Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
+                    None => Err(missing_result()),
+                });
+            }
+        }
+        Ok(results)
+    }
+
+    /// Creates many records through sObject Collections, 200 per request, `allOrNone:
+    /// false`. Returns each new record's id, or why it was refused, in order.
+    pub async fn create_records(
+        &self,
+        creates: &[RecordCreate],
+    ) -> Result<Vec<Result<String, RecordFailure>>, SalesforceError> {
+        let mut results = Vec::with_capacity(creates.len());
+        for chunk in creates.chunks(MAX_RECORDS_PER_REQUEST) {
+            let records = chunk
+                .iter()
+                .map(|create| (create.object.as_str(), create.values.clone()));
+            let outcomes: Vec<CreateResult> = self.collection(Method::POST, records).await?;
+            for index in 0..chunk.len() {
+                results.push(match outcomes.get(index) {
+                    Some(CreateResult {
+                        success: true,
+                        id: Some(id),
+                        ..
+                    }) => Ok(id.clone()),
+                    Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
+                    None => Err(missing_result()),
+                });
+            }
+        }
+        Ok(results)
+    }
+
+    /// One sObject Collections request (`PATCH` updates, `POST` creates) for at most 200
+    /// `(object, fields)` records.
+    async fn collection<'a, T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        records: impl Iterator<Item = (&'a str, Map<String, Value>)>,
+    ) -> Result<Vec<T>, SalesforceError> {
+        let records: Vec<Value> = records
+            .map(|(object, fields)| {
+                let mut record = Map::new();
+                record.insert("attributes".into(), json!({ "type": object }));
+                record.extend(fields);
+                Value::Object(record)
+            })
+            .collect();
+        let body = json!({ "allOrNone": false, "records": records });
+        let response = self
+            .send(|token| {
+                self.http
+                    .request(
+                        method.clone(),
+                        format!(
+                            "{}/services/data/{}/composite/sobjects",
+                            token.instance_url, self.api_version
+                        ),
+                    )
+                    .json(&body)
+            })
+            .await?;
+        response
+            .json()
+            .await
+            .map_err(|e| SalesforceError::Decode(format!("collection {method}: {e}")))
+    }
+}
