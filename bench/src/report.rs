@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use crate::runs::Fired;
 use crate::services::StoreKind;
 use crate::upstreams::Counters;
-use crate::{Args, Fired};
+use crate::Args;
 
 pub fn print(
     args: &Args,

@@ -156,15 +156,24 @@ impl Replicas {
         self.connections_peak.load(Ordering::Relaxed)
     }
 
-    /// SIGTERM to each replica, and waits for it.
+    /// SIGTERM to each replica, and waits for it. Each is signalled once: after `wait` its
+    /// pid may belong to another process.
     pub fn stop(&mut self) {
         self.stopping.store(true, Ordering::Relaxed);
-        for child in &mut self.children {
+        for mut child in self.children.drain(..) {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
             let _ = child.wait();
         }
+    }
+}
+
+/// A run that fails half-way (a write never comes) would otherwise leave the replicas
+/// running after the benchmark exits.
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

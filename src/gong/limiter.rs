@@ -30,6 +30,8 @@ pub struct GongLimiter {
     per_day: DefaultDirectRateLimiter,
     /// Set from a 429's `Retry-After`: nobody sends before then.
     blocked_until: Mutex<Option<Instant>>,
+    /// When this process's last request was let through: the next slot follows it.
+    last_slot: Mutex<Option<Instant>>,
     spacing: Duration,
     daily_limit: NonZeroU32,
     shared: Option<Arc<dyn SharedLimits>>,
@@ -51,6 +53,7 @@ impl GongLimiter {
             per_second: RateLimiter::direct(per_second),
             per_day: RateLimiter::direct(per_day),
             blocked_until: Mutex::new(None),
+            last_slot: Mutex::new(None),
             spacing,
             daily_limit,
             shared: None,
@@ -80,9 +83,33 @@ impl GongLimiter {
             // process's own requests also keep the spacing between their actual sends.
             self.per_second.until_ready().await;
             if !held_elsewhere && self.local_hold().is_none() {
+                if let Ok(mut last) = self.last_slot.lock() {
+                    *last = Some(Instant::now());
+                }
                 return;
             }
         }
+    }
+
+    /// How long until a request could be let through at once, as far as this process knows
+    /// (another process sharing the allowance may have taken the next slot): zero when its
+    /// last request was a slot ago and no 429 holds requests.
+    pub fn next_slot_in(&self) -> Duration {
+        let margin = if self.shared.is_some() {
+            SHARED_MARGIN
+        } else {
+            Duration::ZERO
+        };
+        let after_last = self
+            .last_slot
+            .lock()
+            .ok()
+            .and_then(|last| *last)
+            .map(|last| last + self.spacing + margin);
+        let free_at = after_last.max(self.local_hold());
+        free_at.map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
     }
 
     async fn wait_for_local_hold(&self) {
@@ -180,6 +207,20 @@ mod tests {
                 "{times:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_next_slot_is_free_at_once_until_a_request_takes_it() {
+        let limiter = limiter(3);
+        assert_eq!(limiter.next_slot_in(), Duration::ZERO, "nothing sent yet");
+        limiter.acquire().await;
+        let wait = limiter.next_slot_in();
+        assert!(
+            wait > Duration::from_millis(300) && wait <= Duration::from_millis(339),
+            "{wait:?}"
+        );
+        limiter.back_off(Some(Duration::from_secs(2))).await;
+        assert!(limiter.next_slot_in() > Duration::from_millis(1900));
     }
 
     #[tokio::test]

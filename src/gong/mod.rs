@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use tokio::sync::watch;
 
 use crate::config::GongSettings;
 use crate::retry::{Classify, Disposition};
@@ -120,6 +121,35 @@ pub struct GongClient {
     access_key: SecretString,
     access_key_secret: SecretString,
     limiter: GongLimiter,
+    /// Call fetches of this process in flight: while one is, new jobs gather for the next.
+    fetches: watch::Sender<usize>,
+}
+
+/// When a new batch could have its calls fetched without waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// No fetch in flight and the allowance's next slot due: a lone call goes at once.
+    Now,
+    /// The next slot comes in this long.
+    In(Duration),
+    /// A fetch is in flight: [`GongClient::watch_fetches`] says when it ends.
+    AfterFetch,
+}
+
+/// Counts one fetch in flight for as long as it lives.
+struct InFlight<'a>(&'a watch::Sender<usize>);
+
+impl<'a> InFlight<'a> {
+    fn start(fetches: &'a watch::Sender<usize>) -> Self {
+        fetches.send_modify(|n| *n += 1);
+        Self(fetches)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl std::fmt::Debug for GongClient {
@@ -145,7 +175,25 @@ impl GongClient {
             access_key: settings.credentials.access_key.clone(),
             access_key_secret: settings.credentials.access_key_secret.clone(),
             limiter: GongLimiter::new(settings.requests_per_second, settings.daily_limit),
+            fetches: watch::Sender::new(0),
         }
+    }
+
+    /// Whether a batch claimed now would have its calls fetched at once: batching pays only
+    /// while a fetch is in flight or the next slot is not yet due.
+    pub fn readiness(&self) -> Readiness {
+        if *self.fetches.borrow() > 0 {
+            return Readiness::AfterFetch;
+        }
+        match self.limiter.next_slot_in() {
+            Duration::ZERO => Readiness::Now,
+            wait => Readiness::In(wait),
+        }
+    }
+
+    /// Changes whenever a call fetch of this process starts or ends.
+    pub fn watch_fetches(&self) -> watch::Receiver<usize> {
+        self.fetches.subscribe()
     }
 
     /// Shares the rate limits with every process using `shared` (see [`GongLimiter`]).
@@ -163,6 +211,7 @@ impl GongClient {
         per_request: usize,
         parts: CallParts,
     ) -> Result<CallBatch, GongError> {
+        let _in_flight = InFlight::start(&self.fetches);
         let mut batch = CallBatch::default();
         let per_request = per_request.clamp(1, MAX_CALLS_PER_REQUEST);
         for chunk in call_ids.chunks(per_request) {

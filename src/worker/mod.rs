@@ -11,11 +11,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::RetrySettings;
-use crate::gong::GongClient;
+use crate::gong::{GongClient, Readiness};
 use crate::retry::{Classify, Disposition, Jitter};
 use crate::salesforce::SalesforceClient;
 use crate::store::{Ending, Job, KeptPlan, Store, StoreError};
@@ -59,6 +60,8 @@ pub struct Worker {
     pub batch_size: usize,
     /// Calls per Gong request.
     pub gong_batch_size: usize,
+    /// How long a batch's oldest job waits for company at least (zero: not at all, a batch
+    /// gathers only while Gong is busy).
     pub batch_window: Duration,
     /// `sync.dry_run`: no job writes to the CRM (a job queued as a dry run never does).
     pub dry_run: bool,
@@ -87,8 +90,12 @@ pub async fn run_pool(worker: Arc<Worker>, settings: PoolSettings, shutdown: Can
 
 impl Worker {
     async fn run(&self, shutdown: CancellationToken, poll_interval: Duration, grace: Duration) {
+        let mut fetches = self.gong.watch_fetches();
         while !shutdown.is_cancelled() {
-            let jobs = match self.next_batch(&shutdown, poll_interval).await {
+            let jobs = match self
+                .next_batch(&shutdown, poll_interval, &mut fetches)
+                .await
+            {
                 Ok(jobs) => jobs,
                 Err(error) => {
                     tracing::error!(%error, "could not claim jobs");
@@ -126,26 +133,50 @@ impl Worker {
         }
     }
 
-    /// Waits for due jobs and claims up to a batch of them. A batch is claimed once it is
-    /// full, or once its longest-waiting job has waited `batch_window`: a burst shares one
-    /// Gong request, and a lone call is not held up longer than the window.
+    /// Waits for due jobs and claims up to a batch of them. A batch leaves at once when Gong
+    /// would take its request at once (no fetch of this process in flight, the next slot
+    /// due): a lone call waits for nothing. Otherwise due jobs gather, and the batch leaves
+    /// when it is full or when Gong is ready: batching happens exactly while the limiter is
+    /// the bottleneck. `batch_window`, when set, also holds a batch until its oldest job has
+    /// waited that long, trading a lone call's latency for fewer requests.
     async fn next_batch(
         &self,
         shutdown: &CancellationToken,
         poll_interval: Duration,
+        fetches: &mut watch::Receiver<usize>,
     ) -> Result<Vec<Job>, StoreError> {
         loop {
+            fetches.borrow_and_update();
+            let gong = self.gong.readiness();
+            if gong == Readiness::Now && self.batch_window.is_zero() {
+                // The lone call's path: one claim, no count of what is due first.
+                let jobs = self.store.claim_batch(self.batch_size, self.lease).await?;
+                if !jobs.is_empty() {
+                    return Ok(jobs);
+                }
+                tokio::select! {
+                    () = self.store.wait_for_work(poll_interval) => {}
+                    () = shutdown.cancelled() => return Ok(Vec::new()),
+                }
+                continue;
+            }
             let due = self.store.due(self.batch_size).await?;
+            let gong_wait = match gong {
+                Readiness::Now => Duration::ZERO,
+                Readiness::In(wait) => wait,
+                Readiness::AfterFetch => poll_interval,
+            };
             let wait = match due.longest_wait {
                 _ if due.count >= self.batch_size => Duration::ZERO,
                 None => poll_interval,
-                Some(waited) => self.batch_window.saturating_sub(waited),
+                Some(waited) => self.batch_window.saturating_sub(waited).max(gong_wait),
             };
             if due.count > 0 && wait.is_zero() {
                 return self.store.claim_batch(self.batch_size, self.lease).await;
             }
             tokio::select! {
                 () = self.store.wait_for_work(wait.min(poll_interval)) => {}
+                _ = fetches.changed() => {}
                 () = shutdown.cancelled() => return Ok(Vec::new()),
             }
         }

@@ -242,3 +242,43 @@ async fn a_salesforce_outage_costs_no_gong_request_and_its_batch_retries_as_one(
     assert_eq!(records.patch_count(), 30);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn jobs_gather_while_a_fetch_is_in_flight_and_a_lone_call_goes_alone() {
+    let (webhooks, mut gong) = calls(11);
+    // Long enough for the other ten webhooks to arrive while the first call's fetch waits.
+    gong.delay = Duration::from_millis(1500);
+    let app = TestApp::spawn().await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    app.mount_records().await;
+    app.accept(&webhooks[0]).await;
+    eventually("the first fetch to leave", WAIT, || async {
+        (!gong.requests.lock().expect("lock").is_empty()).then_some(())
+    })
+    .await;
+    // Half of them, then the rest well after a fixed window would have sent the first half
+    // on its own: they still wait for the fetch in flight, and go together.
+    for webhook in &webhooks[1..6] {
+        app.accept(webhook).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for webhook in &webhooks[6..] {
+        app.accept(webhook).await;
+    }
+    app.settled(11).await;
+    let asked: Vec<Vec<String>> = gong
+        .requests
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(_, ids)| ids.clone())
+        .collect();
+    let mut gathered: Vec<String> = (1..11).map(call_id_for).collect();
+    gathered.sort();
+    assert_eq!(
+        asked,
+        [vec![call_id_for(0)], gathered],
+        "the first call alone, at once; the ten that came during its fetch in one request"
+    );
+}
