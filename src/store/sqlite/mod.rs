@@ -51,6 +51,9 @@ pub struct SqliteStore {
     closing: CancellationToken,
 }
 
+/// Each reader connection's page cache: negative, in KiB, as SQLite's `cache_size` takes it.
+const READER_CACHE_KIB: &str = "-256";
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -72,9 +75,16 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let writer = Writer::new(writer);
+        // Readers answer the probes, the console and the claims' look-ups: small, recent pages.
+        // SQLite's default page cache (2 MiB per connection) would grow with the file during
+        // a long burst, eight times over.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .read_only(true)
+                    .pragma("cache_size", READER_CACHE_KIB),
+            )
             .await?;
         let (accepts, requests) = mpsc::channel(4096);
         let pending = Arc::new(PendingJobs::default());
