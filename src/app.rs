@@ -138,6 +138,7 @@ impl Application {
         let grace = self.pool.shutdown_grace;
         let workers = tokio::spawn(worker::run_pool(self.worker, self.pool, stop.clone()));
         let sweeps = tokio::spawn(self.sweeper.run(stop.clone()));
+        tokio::spawn(telemetry::fold_metric_samples(stop.clone()));
         let stop_serving = stop.clone();
         let served = serve(
             self.listener,

@@ -108,6 +108,22 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How often the histograms' samples are folded into their buckets.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histograms' recorded samples into their buckets every few seconds until
+/// `stop`. The recorder otherwise keeps every sample until the next scrape: where nobody
+/// scrapes `/metrics`, memory would grow with every job for the life of the process.
+pub async fn fold_metric_samples(stop: tokio_util::sync::CancellationToken) {
+    let handle = metrics_handle();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(METRICS_UPKEEP) => handle.run_upkeep(),
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
 fn describe() {
     metrics::describe_counter!(WEBHOOKS_RECEIVED, "Webhook deliveries by outcome");
     metrics::describe_counter!(
