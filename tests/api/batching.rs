@@ -247,14 +247,19 @@ async fn a_salesforce_outage_costs_no_gong_request_and_its_batch_retries_as_one(
 async fn jobs_gather_while_a_fetch_is_in_flight_and_a_lone_call_goes_alone() {
     let (webhooks, mut gong) = calls(11);
     // Long enough for the other ten webhooks to arrive while the first call's fetch waits.
-    gong.delay = Duration::from_millis(1500);
+    let fetch_takes = Duration::from_secs(3);
+    gong.delay = fetch_takes;
     let app = TestApp::spawn().await;
     mount_gong(&app, &gong).await;
     app.mount_token().await;
     app.mount_records().await;
     app.accept(&webhooks[0]).await;
-    eventually("the first fetch to leave", WAIT, || async {
-        (!gong.requests.lock().expect("lock").is_empty()).then_some(())
+    let first_fetch = eventually("the first fetch to leave", WAIT, || async {
+        gong.requests
+            .lock()
+            .expect("lock")
+            .first()
+            .map(|(at, _)| *at)
     })
     .await;
     // Half of them, then the rest well after a fixed window would have sent the first half
@@ -266,7 +271,12 @@ async fn jobs_gather_while_a_fetch_is_in_flight_and_a_lone_call_goes_alone() {
     for webhook in &webhooks[6..] {
         app.accept(webhook).await;
     }
+    let all_accepted = Instant::now();
     app.settled(11).await;
+    assert!(
+        all_accepted < first_fetch + fetch_takes,
+        "this machine took too long to accept ten webhooks for the test to tell anything"
+    );
     let asked: Vec<Vec<String>> = gong
         .requests
         .lock()
