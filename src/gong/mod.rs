@@ -136,19 +136,26 @@ pub enum Readiness {
     AfterFetch,
 }
 
-/// Counts one fetch in flight for as long as it lives.
+/// Counts one fetch in flight for as long as it lives. Only the end of the last fetch in
+/// flight wakes the watchers: that is when a gathering batch may leave.
 struct InFlight<'a>(&'a watch::Sender<usize>);
 
 impl<'a> InFlight<'a> {
     fn start(fetches: &'a watch::Sender<usize>) -> Self {
-        fetches.send_modify(|n| *n += 1);
+        fetches.send_if_modified(|n| {
+            *n += 1;
+            false
+        });
         Self(fetches)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        self.0.send_if_modified(|n| {
+            *n = n.saturating_sub(1);
+            *n == 0
+        });
     }
 }
 
@@ -191,7 +198,7 @@ impl GongClient {
         }
     }
 
-    /// Changes whenever a call fetch of this process starts or ends.
+    /// Changes whenever the last call fetch of this process in flight ends.
     pub fn watch_fetches(&self) -> watch::Receiver<usize> {
         self.fetches.subscribe()
     }

@@ -56,16 +56,15 @@ impl SalesforceClient {
                 "the integration user may not create OpportunityCompetitor records (object permissions)",
             ));
         }
-        for field in [ROW_PARENT_FIELD, ROW_NAME_FIELD] {
-            if !find_field(&describe, COMPETITOR_ROWS, field)?.createable {
-                return Err(unusable(
-                    COMPETITOR_ROWS,
-                    field,
-                    "the integration user may not set it on new rows (field-level security)",
-                ));
-            }
-        }
+        let parent = find_field(&describe, COMPETITOR_ROWS, ROW_PARENT_FIELD)?;
         let name = find_field(&describe, COMPETITOR_ROWS, ROW_NAME_FIELD)?;
+        if let Some(field) = [parent, name].into_iter().find(|field| !field.createable) {
+            return Err(unusable(
+                COMPETITOR_ROWS,
+                &field.name,
+                "the integration user may not set it on new rows (field-level security)",
+            ));
+        }
         Ok(CreatableRows {
             name_max_chars: (name.length > 0).then_some(name.length),
         })

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::types::{CollectionError, CollectionResult, CreateResult, QueryPage};
+use super::types::{CollectionError, CollectionResult, QueryPage};
 use super::{SalesforceClient, SalesforceError, MAX_RECORDS_PER_REQUEST};
 use crate::sync::{COMPETITOR_ROWS, ROW_NAME_FIELD, ROW_PARENT_FIELD};
 
@@ -195,25 +195,17 @@ impl SalesforceClient {
         &self,
         updates: &[RecordUpdate],
     ) -> Result<Vec<Result<(), RecordFailure>>, SalesforceError> {
-        let mut results = Vec::with_capacity(updates.len());
-        for chunk in updates.chunks(MAX_RECORDS_PER_REQUEST) {
-            let records = chunk.iter().map(|update| {
+        let records = updates
+            .iter()
+            .map(|update| {
                 let mut record = Map::new();
                 record.insert("id".into(), json!(update.record_id));
                 record.extend(update.values.clone());
                 (update.object.as_str(), record)
-            });
-            let outcomes: Vec<CollectionResult> = self.collection(Method::PATCH, records).await?;
-            // The answer lists the records in the order they were sent.
-            for index in 0..chunk.len() {
-                results.push(match outcomes.get(index) {
-                    Some(outcome) if outcome.success => Ok(()),
-                    Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
-                    None => Err(missing_result()),
-                });
-            }
-        }
-        Ok(results)
+            })
+            .collect();
+        let results = self.collections(Method::PATCH, records).await?;
+        Ok(results.into_iter().map(|result| result.map(drop)).collect())
     }
 
     /// Creates many records through sObject Collections, 200 per request, `allOrNone:
@@ -222,59 +214,67 @@ impl SalesforceClient {
         &self,
         creates: &[RecordCreate],
     ) -> Result<Vec<Result<String, RecordFailure>>, SalesforceError> {
-        let mut results = Vec::with_capacity(creates.len());
-        for chunk in creates.chunks(MAX_RECORDS_PER_REQUEST) {
-            let records = chunk
+        let records = creates
+            .iter()
+            .map(|create| (create.object.as_str(), create.values.clone()))
+            .collect();
+        let results = self.collections(Method::POST, records).await?;
+        Ok(results
+            .into_iter()
+            .map(|result| {
+                result?.ok_or_else(|| {
+                    RecordFailure::new("UNKNOWN", "Salesforce gave no id for the record created")
+                })
+            })
+            .collect())
+    }
+
+    /// sObject Collections requests (`PATCH` updates, `POST` creates) for `(object, fields)`
+    /// records, 200 per request: one result per record, in order, with the id Salesforce
+    /// gives it.
+    async fn collections(
+        &self,
+        method: Method,
+        records: Vec<(&str, Map<String, Value>)>,
+    ) -> Result<Vec<Result<Option<String>, RecordFailure>>, SalesforceError> {
+        let mut results = Vec::with_capacity(records.len());
+        for chunk in records.chunks(MAX_RECORDS_PER_REQUEST) {
+            let records: Vec<Value> = chunk
                 .iter()
-                .map(|create| (create.object.as_str(), create.values.clone()));
-            let outcomes: Vec<CreateResult> = self.collection(Method::POST, records).await?;
+                .map(|(object, fields)| {
+                    let mut record = Map::new();
+                    record.insert("attributes".into(), json!({ "type": object }));
+                    record.extend(fields.clone());
+                    Value::Object(record)
+                })
+                .collect();
+            let body = json!({ "allOrNone": false, "records": records });
+            let response = self
+                .send(|token| {
+                    self.http
+                        .request(
+                            method.clone(),
+                            format!(
+                                "{}/services/data/{}/composite/sobjects",
+                                token.instance_url, self.api_version
+                            ),
+                        )
+                        .json(&body)
+                })
+                .await?;
+            let outcomes: Vec<CollectionResult> = response
+                .json()
+                .await
+                .map_err(|e| SalesforceError::Decode(format!("collection {method}: {e}")))?;
+            // The answer lists the records in the order they were sent.
             for index in 0..chunk.len() {
                 results.push(match outcomes.get(index) {
-                    Some(CreateResult {
-                        success: true,
-                        id: Some(id),
-                        ..
-                    }) => Ok(id.clone()),
+                    Some(outcome) if outcome.success => Ok(outcome.id.clone()),
                     Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
                     None => Err(missing_result()),
                 });
             }
         }
         Ok(results)
-    }
-
-    /// One sObject Collections request (`PATCH` updates, `POST` creates) for at most 200
-    /// `(object, fields)` records.
-    async fn collection<'a, T: serde::de::DeserializeOwned>(
-        &self,
-        method: Method,
-        records: impl Iterator<Item = (&'a str, Map<String, Value>)>,
-    ) -> Result<Vec<T>, SalesforceError> {
-        let records: Vec<Value> = records
-            .map(|(object, fields)| {
-                let mut record = Map::new();
-                record.insert("attributes".into(), json!({ "type": object }));
-                record.extend(fields);
-                Value::Object(record)
-            })
-            .collect();
-        let body = json!({ "allOrNone": false, "records": records });
-        let response = self
-            .send(|token| {
-                self.http
-                    .request(
-                        method.clone(),
-                        format!(
-                            "{}/services/data/{}/composite/sobjects",
-                            token.instance_url, self.api_version
-                        ),
-                    )
-                    .json(&body)
-            })
-            .await?;
-        response
-            .json()
-            .await
-            .map_err(|e| SalesforceError::Decode(format!("collection {method}: {e}")))
     }
 }

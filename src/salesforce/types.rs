@@ -79,17 +79,6 @@ pub struct PicklistEntry {
     pub active: bool,
 }
 
-/// One element of an sObject Collections create answer: the new record's id on success.
-#[derive(Debug, Deserialize)]
-pub struct CreateResult {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub success: bool,
-    #[serde(default)]
-    pub errors: Vec<CollectionError>,
-}
-
 /// `GET /query` answer.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,9 +95,12 @@ fn default_true() -> bool {
     true
 }
 
-/// One element of an sObject Collections answer.
+/// One element of an sObject Collections answer, to an update or a create: the record's id
+/// (the new one, for a create) on success.
 #[derive(Debug, Deserialize)]
 pub struct CollectionResult {
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub success: bool,
     #[serde(default)]

@@ -29,18 +29,9 @@ impl Org {
                 )
             })
             .collect();
-        let any_failed = checked.iter().any(|(_, outcome)| outcome.is_err());
-        checked
-            .into_iter()
-            .map(|(sent_id, outcome)| {
-                let outcome = match outcome {
-                    Ok(_) if all_or_none && any_failed => Err(rolled_back()),
-                    Ok(update) => self.apply_update(update, now),
-                    Err(error) => Err(error),
-                };
-                collection_result(outcome, sent_id)
-            })
-            .collect()
+        collection_results(checked, all_or_none, |update| {
+            self.apply_update(update, now)
+        })
     }
 
     /// A checked update applied; the id of the record or row it changed.
@@ -119,6 +110,28 @@ pub(super) fn rolled_back() -> SfError {
         "ALL_OR_NONE_OPERATION_ROLLED_BACK",
         "Record rolled back because not all records were valid and the request was using AllOrNone header",
     )
+}
+
+/// One sObject Collections result per checked record, in order, each valid one applied by
+/// `apply` (which gives the id written); with `all_or_none`, one refusal rolls every valid
+/// record back instead.
+pub(super) fn collection_results<T>(
+    checked: Vec<(Value, Result<T, SfError>)>,
+    all_or_none: bool,
+    mut apply: impl FnMut(T) -> Result<String, SfError>,
+) -> Vec<Value> {
+    let any_failed = checked.iter().any(|(_, outcome)| outcome.is_err());
+    checked
+        .into_iter()
+        .map(|(sent_id, outcome)| {
+            let outcome = match outcome {
+                Ok(_) if all_or_none && any_failed => Err(rolled_back()),
+                Ok(checked) => apply(checked),
+                Err(error) => Err(error),
+            };
+            collection_result(outcome, sent_id)
+        })
+        .collect()
 }
 
 /// One sObject Collections result: the id written, or the id sent and why it failed.

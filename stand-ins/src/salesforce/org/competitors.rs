@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::collections::{collection_result, record_type, rolled_back};
+use super::collections::{collection_results, record_type};
 use super::rows::{CompetitorRow, NewRow};
 use super::{salesforce_datetime, same_record, Org};
 use crate::salesforce::competitor::{self, RowChanges};
@@ -72,20 +72,13 @@ impl Org {
     ) -> Vec<Value> {
         let checked: Vec<_> = records
             .iter()
-            .map(|record| self.check_create(record))
+            .map(|record| (Value::Null, self.check_create(record)))
             .collect();
-        let any_failed = checked.iter().any(Result::is_err);
-        checked
-            .into_iter()
-            .map(|outcome| {
-                let outcome = match outcome {
-                    Ok(_) if all_or_none && any_failed => Err(rolled_back()),
-                    Ok(changes) => Ok(self.create(changes, now)),
-                    Err(error) => Err(error),
-                };
-                collection_result(outcome, Value::Null)
-            })
-            .collect()
+        collection_results(
+            checked,
+            all_or_none,
+            |changes| Ok(self.create(changes, now)),
+        )
     }
 
     /// A create's row values, or why Salesforce would refuse the record.
