@@ -73,11 +73,18 @@ impl GongLimiter {
         loop {
             self.wait_for_local_hold().await;
             let slot = self.take_slot().await;
-            // The shared hold is read just before the slot, so the read's own time does not
-            // delay the request (and bunch it with the next one); this process's hold is
-            // checked at the slot itself.
-            tokio::time::sleep_until(slot.checked_sub(HOLD_CHECK_LEAD).unwrap_or(slot)).await;
-            let held_elsewhere = self.shared_hold().await;
+            // The reservation came after any shared hold in force when it was taken, so a
+            // slot due at once needs no second read (a lone call's path stays one round
+            // trip). A slot further off reads the hold again just before it, for a 429 that
+            // came meanwhile, early enough that the read does not delay the request (and
+            // bunch it with the next one); this process's hold is checked at the slot.
+            let check_at = slot.checked_sub(HOLD_CHECK_LEAD).unwrap_or(slot);
+            let held_elsewhere = if check_at > Instant::now() {
+                tokio::time::sleep_until(check_at).await;
+                self.shared_hold().await
+            } else {
+                false
+            };
             tokio::time::sleep_until(slot).await;
             // A request woken late (a busy machine) must not bunch up with the next one: this
             // process's own requests also keep the spacing between their actual sends.
@@ -183,7 +190,10 @@ impl GongLimiter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::shared::{ActivePause, BoxFuture, SharedError};
 
     fn limiter(per_second: u32) -> GongLimiter {
         GongLimiter::new(
@@ -221,6 +231,84 @@ mod tests {
         );
         limiter.back_off(Some(Duration::from_secs(2))).await;
         assert!(limiter.next_slot_in() > Duration::from_millis(1900));
+    }
+
+    /// An allowance that hands out slots `wait` from now and counts reads of its hold.
+    #[derive(Default)]
+    struct CountingLimits {
+        wait: Mutex<Duration>,
+        reservations: AtomicUsize,
+        hold_reads: AtomicUsize,
+    }
+
+    impl SharedLimits for CountingLimits {
+        fn reserve_request(
+            &self,
+            _: &'static str,
+            _: Duration,
+            _: u32,
+        ) -> BoxFuture<'_, Result<Slot, SharedError>> {
+            self.reservations.fetch_add(1, Ordering::SeqCst);
+            let wait = *self.wait.lock().expect("lock");
+            Box::pin(async move { Ok(Slot::In(wait)) })
+        }
+
+        fn requests_held_for(
+            &self,
+            _: &'static str,
+        ) -> BoxFuture<'_, Result<Option<Duration>, SharedError>> {
+            self.hold_reads.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(None) })
+        }
+
+        fn hold_requests(
+            &self,
+            _: &'static str,
+            _: Duration,
+        ) -> BoxFuture<'_, Result<(), SharedError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn start_pause(
+            &self,
+            _: &'static str,
+            _: Duration,
+            _: String,
+        ) -> BoxFuture<'_, Result<(), SharedError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn active_pause(
+            &self,
+            _: &'static str,
+        ) -> BoxFuture<'_, Result<Option<ActivePause>, SharedError>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slot_due_at_once_costs_one_store_round_trip_and_a_later_one_reads_the_hold_again() {
+        let limits = Arc::new(CountingLimits::default());
+        let limiter = limiter(3).shared_through(Arc::clone(&limits) as Arc<dyn SharedLimits>);
+        limiter.acquire().await;
+        let counts = |l: &CountingLimits| {
+            (
+                l.reservations.load(Ordering::SeqCst),
+                l.hold_reads.load(Ordering::SeqCst),
+            )
+        };
+        assert_eq!(
+            counts(&limits),
+            (1, 0),
+            "a free slot: the reservation alone"
+        );
+        *limits.wait.lock().expect("lock") = Duration::from_millis(400);
+        limiter.acquire().await;
+        assert_eq!(
+            counts(&limits),
+            (2, 1),
+            "a slot ahead: the hold read before it"
+        );
     }
 
     #[tokio::test]

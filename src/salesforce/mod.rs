@@ -1,6 +1,7 @@
 //! Salesforce REST client: reads and updates record fields.
 
 mod auth;
+mod coalesce;
 mod describe;
 mod limits;
 mod records;
@@ -14,7 +15,9 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
 use auth::{AccessToken, TokenProvider};
+use coalesce::Coalescer;
 use limits::{ApiUsage, PauseGate};
+use records::{CollectionRecord, RecordOutcome};
 
 use crate::config::SalesforceSettings;
 use crate::retry::{Classify, Disposition};
@@ -31,7 +34,7 @@ pub const MAX_RECORDS_PER_REQUEST: usize = 200;
 /// The error code Salesforce answers (403) once the org's daily API requests are used up.
 const LIMIT_EXCEEDED: &str = "REQUEST_LIMIT_EXCEEDED";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SalesforceError {
     #[error("Salesforce could not be reached: {0}")]
     Transport(String),
@@ -123,6 +126,10 @@ pub struct SalesforceClient {
     /// Describe results per object (lower-case name), fetched once per process and again
     /// when a write shows one stale.
     describes: tokio::sync::Mutex<HashMap<String, Arc<Describe>>>,
+    /// Collection updates and creates of concurrent batches, each kind behind its own
+    /// request in flight.
+    updates: Coalescer<CollectionRecord, RecordOutcome, SalesforceError>,
+    creates: Coalescer<CollectionRecord, RecordOutcome, SalesforceError>,
 }
 
 impl SalesforceClient {
@@ -141,6 +148,8 @@ impl SalesforceClient {
             pause_length: settings.limit_pause,
             max_usage_ratio: settings.max_api_usage_ratio,
             describes: tokio::sync::Mutex::new(HashMap::new()),
+            updates: Coalescer::new(),
+            creates: Coalescer::new(),
         }
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use super::coalesce::Outcome;
 use super::types::{CollectionError, CollectionResult, QueryPage};
 use super::{SalesforceClient, SalesforceError, MAX_RECORDS_PER_REQUEST};
 use crate::sync::{COMPETITOR_ROWS, ROW_NAME_FIELD, ROW_PARENT_FIELD};
@@ -37,6 +38,13 @@ impl RecordCreate {
         }
     }
 }
+
+/// A record as a collection request carries it: its object and fields.
+pub(super) type CollectionRecord = (String, Map<String, Value>);
+
+/// What Salesforce made of one record of a collection request: the id it gives the record,
+/// or why it refused it.
+pub(super) type RecordOutcome = Result<Option<String>, RecordFailure>;
 
 /// Why Salesforce refused one record of a collection request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,7 +209,7 @@ impl SalesforceClient {
                 let mut record = Map::new();
                 record.insert("id".into(), json!(update.record_id));
                 record.extend(update.values.clone());
-                (update.object.as_str(), record)
+                (update.object.clone(), record)
             })
             .collect();
         let results = self.collections(Method::PATCH, records).await?;
@@ -216,7 +224,7 @@ impl SalesforceClient {
     ) -> Result<Vec<Result<String, RecordFailure>>, SalesforceError> {
         let records = creates
             .iter()
-            .map(|create| (create.object.as_str(), create.values.clone()))
+            .map(|create| (create.object.clone(), create.values.clone()))
             .collect();
         let results = self.collections(Method::POST, records).await?;
         Ok(results
@@ -230,51 +238,85 @@ impl SalesforceClient {
     }
 
     /// sObject Collections requests (`PATCH` updates, `POST` creates) for `(object, fields)`
-    /// records, 200 per request: one result per record, in order, with the id Salesforce
-    /// gives it.
+    /// records: one result per record, in order, with the id Salesforce gives it. Records
+    /// handed in while another batch's request of the same kind is in flight go with the
+    /// next one (see `coalesce`).
     async fn collections(
         &self,
         method: Method,
-        records: Vec<(&str, Map<String, Value>)>,
-    ) -> Result<Vec<Result<Option<String>, RecordFailure>>, SalesforceError> {
-        let mut results = Vec::with_capacity(records.len());
+        records: Vec<CollectionRecord>,
+    ) -> Result<Vec<RecordOutcome>, SalesforceError> {
+        let coalescer = match method {
+            Method::POST => &self.creates,
+            _ => &self.updates,
+        };
+        coalescer
+            .submit(records, |group| self.send_collections(&method, group))
+            .await
+    }
+
+    /// `records` in requests of 200; each record's outcome, or the error of its request.
+    /// After a request fails the rest are not sent (an outage or a pause would refuse them
+    /// too): their records get that error.
+    async fn send_collections(
+        &self,
+        method: &Method,
+        records: Vec<CollectionRecord>,
+    ) -> Vec<Outcome<RecordOutcome, SalesforceError>> {
+        let mut outcomes = Vec::with_capacity(records.len());
         for chunk in records.chunks(MAX_RECORDS_PER_REQUEST) {
-            let records: Vec<Value> = chunk
-                .iter()
-                .map(|(object, fields)| {
-                    let mut record = Map::new();
-                    record.insert("attributes".into(), json!({ "type": object }));
-                    record.extend(fields.clone());
-                    Value::Object(record)
-                })
-                .collect();
-            let body = json!({ "allOrNone": false, "records": records });
-            let response = self
-                .send(|token| {
-                    self.http
-                        .request(
-                            method.clone(),
-                            format!(
-                                "{}/services/data/{}/composite/sobjects",
-                                token.instance_url, self.api_version
-                            ),
-                        )
-                        .json(&body)
-                })
-                .await?;
-            let outcomes: Vec<CollectionResult> = response
-                .json()
-                .await
-                .map_err(|e| SalesforceError::Decode(format!("collection {method}: {e}")))?;
-            // The answer lists the records in the order they were sent.
-            for index in 0..chunk.len() {
-                results.push(match outcomes.get(index) {
-                    Some(outcome) if outcome.success => Ok(outcome.id.clone()),
-                    Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
-                    None => Err(missing_result()),
-                });
+            match self.send_collection(method, chunk).await {
+                Ok(answers) => outcomes.extend(answers.into_iter().map(Ok)),
+                Err(error) => {
+                    let unsent = records.len() - outcomes.len();
+                    outcomes.extend(std::iter::repeat_n(Err(error), unsent));
+                    break;
+                }
             }
         }
-        Ok(results)
+        outcomes
+    }
+
+    /// One sObject Collections request of at most 200 records.
+    async fn send_collection(
+        &self,
+        method: &Method,
+        chunk: &[CollectionRecord],
+    ) -> Result<Vec<RecordOutcome>, SalesforceError> {
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|(object, fields)| {
+                let mut record = Map::new();
+                record.insert("attributes".into(), json!({ "type": object }));
+                record.extend(fields.clone());
+                Value::Object(record)
+            })
+            .collect();
+        let body = json!({ "allOrNone": false, "records": records });
+        let response = self
+            .send(|token| {
+                self.http
+                    .request(
+                        method.clone(),
+                        format!(
+                            "{}/services/data/{}/composite/sobjects",
+                            token.instance_url, self.api_version
+                        ),
+                    )
+                    .json(&body)
+            })
+            .await?;
+        let outcomes: Vec<CollectionResult> = response
+            .json()
+            .await
+            .map_err(|e| SalesforceError::Decode(format!("collection {method}: {e}")))?;
+        // The answer lists the records in the order they were sent.
+        Ok((0..chunk.len())
+            .map(|index| match outcomes.get(index) {
+                Some(outcome) if outcome.success => Ok(outcome.id.clone()),
+                Some(outcome) => Err(RecordFailure::of(&outcome.errors)),
+                None => Err(missing_result()),
+            })
+            .collect())
     }
 }

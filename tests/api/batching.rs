@@ -9,7 +9,9 @@ use wiremock::matchers::{method, path};
 use wiremock::Mock;
 
 use crate::helpers::*;
-use crate::stand_ins::{call_id_for, opportunity_for, synthetic_call, webhook_for, GongCalls};
+use crate::stand_ins::{
+    call_id_for, opportunity_for, synthetic_call, webhook_for, GongCalls, SalesforceRecords,
+};
 
 /// Webhooks for synthetic calls `0..count`, each linked to its own Opportunity, and a Gong
 /// stand-in that knows them.
@@ -291,4 +293,64 @@ async fn jobs_gather_while_a_fetch_is_in_flight_and_a_lone_call_goes_alone() {
         [vec![call_id_for(0)], gathered],
         "the first call alone, at once; the ten that came during its fetch in one request"
     );
+}
+
+#[tokio::test]
+async fn writes_of_batches_that_wait_for_a_collection_request_in_flight_go_together() {
+    let (webhooks, gong) = calls(3);
+    let app = TestApp::builder()
+        .with("WORKER__CONCURRENCY", "3")
+        .spawn()
+        .await;
+    mount_gong(&app, &gong).await;
+    app.mount_token().await;
+    // Long enough for the two later calls to be fetched, each in its own batch, while the
+    // first call's write waits for its answer.
+    app.mount_records_as(SalesforceRecords {
+        write_delay: Duration::from_secs(3),
+        ..SalesforceRecords::default()
+    })
+    .await;
+    app.accept(&webhooks[0]).await;
+    let first_write = eventually("the first write to leave", WAIT, || async {
+        (!app.collection_updates().await.is_empty()).then(Instant::now)
+    })
+    .await;
+    for (n, webhook) in webhooks.iter().enumerate().skip(1) {
+        app.accept(webhook).await;
+        eventually("its own Gong request", WAIT, || async {
+            (gong.requests.lock().expect("lock").len() > n).then_some(())
+        })
+        .await;
+    }
+    let both_fetched = Instant::now();
+    app.settled(3).await;
+    assert!(
+        both_fetched < first_write + Duration::from_secs(3),
+        "this machine took too long to fetch two calls for the test to tell anything"
+    );
+    let written: Vec<Vec<String>> = app
+        .collection_updates()
+        .await
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+            let mut ids: Vec<String> = body["records"]
+                .as_array()
+                .expect("records")
+                .iter()
+                .map(|record| record["id"].as_str().expect("id").to_owned())
+                .collect();
+            ids.sort();
+            ids
+        })
+        .collect();
+    let mut later = vec![opportunity_for(1), opportunity_for(2)];
+    later.sort();
+    assert_eq!(
+        written,
+        [vec![opportunity_for(0)], later],
+        "the first call's write at once; the two batches that came during it in one request"
+    );
+    app.stop().await;
 }

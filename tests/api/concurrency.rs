@@ -5,8 +5,6 @@ use std::time::Duration;
 use competitor_sync::store::JobStatus;
 use serde_json::Value;
 use tokio::task::JoinSet;
-use wiremock::matchers::{method, path};
-use wiremock::Mock;
 
 use crate::helpers::*;
 use crate::stand_ins::{synthetic_call, webhook_for, GongCalls, SalesforceRecords};
@@ -64,18 +62,13 @@ async fn calls_sharing_an_opportunity_in_merge_mode_lose_no_names() {
     let gong = GongCalls::default();
     gong.mount(&app.gong).await;
     app.mount_token().await;
-    let records = SalesforceRecords {
-        read_delay: Duration::from_millis(30),
-        ..SalesforceRecords::default()
-    };
+    let records = app
+        .mount_records_as(SalesforceRecords {
+            read_delay: Duration::from_millis(30),
+            ..SalesforceRecords::default()
+        })
+        .await;
     records.seed(shared, "Incumbent");
-    for (verb, route) in [("PATCH", COLLECTIONS_PATH), ("GET", QUERY_PATH)] {
-        Mock::given(method(verb))
-            .and(path(route))
-            .respond_with(records.clone())
-            .mount(&app.salesforce)
-            .await;
-    }
 
     let names: Vec<String> = (0..CALLS).map(|n| format!("Rival {n}")).collect();
     let mut posts = JoinSet::new();

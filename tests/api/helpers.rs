@@ -434,7 +434,11 @@ impl TestApp {
     /// A Salesforce that accepts every collection update and answers SOQL reads from what
     /// was written (or seeded into the returned stand-in).
     pub async fn mount_records(&self) -> SalesforceRecords {
-        let records = SalesforceRecords::default();
+        self.mount_records_as(SalesforceRecords::default()).await
+    }
+
+    /// As [`TestApp::mount_records`], with a stand-in set up by the test (delays, seeds).
+    pub async fn mount_records_as(&self, records: SalesforceRecords) -> SalesforceRecords {
         for (verb, route) in [("PATCH", COLLECTIONS_PATH), ("GET", QUERY_PATH)] {
             Mock::given(method(verb))
                 .and(path(route))

@@ -109,6 +109,8 @@ pub struct SalesforceRecords {
     /// Sent as `Sforce-Limit-Info` on every answer.
     pub limit_info: Arc<Mutex<Option<String>>>,
     pub read_delay: Duration,
+    /// How long a collection update waits before it is answered (applied at once).
+    pub write_delay: Duration,
     /// Create requests still to be applied but answered 503, as if the answer were lost.
     pub lost_create_answers: Arc<AtomicUsize>,
 }
@@ -127,6 +129,7 @@ impl SalesforceRecords {
             org: Arc::new(Mutex::new(org)),
             limit_info: Arc::default(),
             read_delay: Duration::ZERO,
+            write_delay: Duration::ZERO,
             lost_create_answers: Arc::default(),
         }
     }
@@ -285,7 +288,8 @@ impl Respond for SalesforceRecords {
                 &mut self.org(),
                 &request.body,
                 OffsetDateTime::now_utc(),
-            )),
+            ))
+            .set_delay(self.write_delay),
             ("POST", _) => self.create(&request.body),
             ("GET", Some(object)) => template(rest::describe(&self.org(), object)),
             ("GET", None) => {
