@@ -32,46 +32,8 @@ timeout_secs=${CONTAINER_TEST_TIMEOUT_SECS:-120}
 project=competitor-sync-test
 started=$SECONDS
 
-passed=0
-failed=0
-pass() {
-    echo "PASS: $*"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL: $*"
-    failed=$((failed + 1))
-}
-section() { printf '\n--- %s (at %s)\n' "$*" "$(elapsed $((SECONDS - started)))"; }
-indent() { sed 's/^/    /'; }
-# check DESCRIPTION COMMAND...: PASS or FAIL on the command's status, its output shown on FAIL.
-check() {
-    local what=$1 output
-    shift
-    if output=$("$@" 2>&1); then
-        pass "$what"
-    else
-        fail "$what"
-        indent <<<"$output" | tail -n 30
-    fi
-}
-# The whole run stops at a failure that leaves nothing to check (an engine, an image).
-fatal() {
-    fail "$*"
-    echo "container-test: stopped early: $passed passed, $failed failed"
-    exit 1
-}
-# Polls COMMAND every second until it succeeds; false after $timeout_secs.
-wait_until() {
-    local deadline=$((SECONDS + timeout_secs))
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || return 1
-        sleep 1
-    done
-}
-elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+# shellcheck source=scripts/container/lib.sh
+source scripts/container/lib.sh
 
 if [[ $EUID -ne 0 ]]; then
     fatal "run as root: the images are built with a rootful engine (as CI does)"
@@ -89,102 +51,9 @@ for tool in curl:curl ss:iproute2; do
     fi
 done
 
-section "engine"
-if docker info >/dev/null 2>&1; then
-    engine=docker
-    if ! docker compose version >/dev/null 2>&1; then
-        fatal "docker answers but its compose plugin is missing (Compose 2.24 or newer)"
-    fi
-    compose_cmd=(docker compose)
-    build_flags=(--progress=plain)
-    echo "docker: $(docker version --format '{{.Server.Version}}')"
-else
-    engine=podman
-    # Debian's podman: its podman-compose (1.0.3 in bookworm) predates compose profiles, so a
-    # newer one comes from PyPI below; mmdebstrap and the keyring build the fallback images,
-    # dpkg-dev's dpkg-architecture serves mmdebstrap's eatmydata hook.
-    missing=()
-    for tool in podman:podman buildah:buildah runc:runc newuidmap:uidmap mmdebstrap:mmdebstrap \
-        dpkg-architecture:dpkg-dev; do
-        command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
-    done
-    [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
-    if ((${#missing[@]})); then
-        echo "installing ${missing[*]} with apt-get"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
+# shellcheck source=scripts/container/engine.sh
+source scripts/container/engine.sh
 
-    # The engine's settings, in files of this script's own, never the machine's. The storage
-    # lives under $state, kept between runs: it holds the build cache.
-    conf=$state/conf
-    mkdir -p "$conf" "$state/networks"
-    cat >"$conf/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$state/storage"
-runroot = "/run/competitor-sync-container-test/storage"
-EOF
-    # Ulimits within the machine's hard limits: podman's default nofile (1048576) is above
-    # some VMs' hard limit, and the container then fails to start.
-    nofile=$(ulimit -Hn)
-    [[ $nofile == unlimited || $nofile -gt 1048576 ]] && nofile=1048576
-    nproc=$(ulimit -Hu)
-    [[ $nproc == unlimited || $nproc -gt 32768 ]] && nproc=32768
-    # runc rather than crun where both exist: crun refuses the hybrid cgroup v1/v2 layout of
-    # some VMs. cgroupfs and file events where systemd does not run the machine.
-    runtime=runc
-    command -v runc >/dev/null 2>&1 || runtime=crun
-    cgroup_manager=systemd
-    events_logger=journald
-    if [[ ! -d /run/systemd/system ]]; then
-        cgroup_manager=cgroupfs
-        events_logger="file"
-    fi
-    cat >"$conf/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-
-[network]
-network_config_dir = "$state/networks"
-
-[engine]
-runtime = "$runtime"
-cgroup_manager = "$cgroup_manager"
-events_logger = "$events_logger"
-static_dir = "$state/storage/libpod"
-volume_path = "$state/storage/volumes"
-tmp_dir = "/run/competitor-sync-container-test/libpod"
-EOF
-    export CONTAINERS_STORAGE_CONF=$conf/storage.conf CONTAINERS_CONF=$conf/containers.conf
-    # Docker's image format keeps HEALTHCHECK (the OCI format has no such field): podman
-    # build takes --format, podman-compose's builds read BUILDAH_FORMAT.
-    export BUILDAH_FORMAT=docker
-    build_flags=(--format docker)
-
-    tools=$state/tools
-    if [[ ! -x $tools/bin/podman-compose ]]; then
-        echo "installing podman-compose 1.6.0 from PyPI into $tools"
-        python3 -m venv "$tools" >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null &&
-                python3 -m venv "$tools"; }
-        "$tools/bin/pip" install --quiet podman-compose==1.6.0
-    fi
-    compose_cmd=("$tools/bin/podman-compose")
-    echo "$(podman --version), $(buildah --version | cut -d' ' -f1-3), podman-compose $("$tools/bin/podman-compose" --version 2>/dev/null | sed -n 's/^podman-compose version //p' | head -n 1)"
-    echo "storage: $state/storage (kept between runs), runtime $runtime, nofile $nofile, nproc $nproc"
-fi
-e() { "$engine" "$@"; }
-compose() { "${compose_cmd[@]}" -p "$project" -f "$repo/docker-compose.yml" "$@"; }
-
-# Ends a process this script started and everything it started in turn, by pid.
-kill_tree() {
-    local child
-    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        kill_tree "$child"
-    done
-    kill "$1" 2>/dev/null
-}
 cleanup() {
     local status=$? pid
     set +e
@@ -211,147 +80,8 @@ trap cleanup EXIT
 # A command that stops the run outside a check says which, rather than ending silently.
 trap '[[ $- == *e* ]] && echo "container-test: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
-# An image present locally, or pulled; false if neither.
-have_image() {
-    e image inspect "$1" >/dev/null 2>&1 && return 0
-    timeout 300 "$engine" pull -q "$1" >/dev/null 2>&1
-}
-# Where a short name lands in the engine's storage, so FROM finds an imported image.
-qualified() {
-    case $1 in
-    */*) echo "docker.io/$1" ;;
-    *) echo "docker.io/library/$1" ;;
-    esac
-}
-
-dockerfile_arg() { sed -n "s/^ARG $1=//p" Dockerfile | head -n 1; }
-rust_version=$(dockerfile_arg RUST_VERSION)
-debian_release=$(dockerfile_arg DEBIAN_RELEASE)
-debian_image=debian:$debian_release-slim
-rust_image=rust:$rust_version-$debian_release
-mirrors=(
-    "deb http://deb.debian.org/debian $debian_release main"
-    "deb http://deb.debian.org/debian $debian_release-updates main"
-    "deb http://deb.debian.org/debian-security $debian_release-security main"
-)
-
-# The official images' apt and dpkg settings, and no package lists (mmdebstrap gives the new
-# root as the hook's first argument).
-image_hook=(--customize-hook="$(printf '%q' "$repo/scripts/container/debian-image-hook.sh") \"\$1\"")
-
-# debian:<release>-slim as the official image is made: minbase, merged /usr, no manuals,
-# documentation (but copyrights) or translations, no package lists. Written to stdout.
-slim_rootfs() {
-    mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
-        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-        --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
-        --dpkgopt='path-exclude=/usr/share/man/*' \
-        --dpkgopt='path-exclude=/usr/share/doc/*' \
-        --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-        --dpkgopt='path-exclude=/usr/share/groff/*' \
-        --dpkgopt='path-exclude=/usr/share/info/*' \
-        --dpkgopt='path-exclude=/usr/share/lintian/*' \
-        --dpkgopt='path-exclude=/usr/share/linda/*' \
-        --dpkgopt='path-exclude=/usr/share/locale/*' \
-        --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-        --aptopt='Acquire::Languages "none"' \
-        "${image_hook[@]}" "$debian_release" - "${mirrors[@]}"
-}
-
-# The toolchain of this machine whose rustc is $rust_version.x: its directory and name.
-find_toolchain() {
-    local home=${RUSTUP_HOME:-$HOME/.rustup} dir version
-    for dir in "$home/toolchains/$rust_version"* "$home"/toolchains/*; do
-        [[ -x $dir/bin/rustc ]] || continue
-        version=$("$dir/bin/rustc" --version 2>/dev/null | cut -d' ' -f2)
-        if [[ $version == "$rust_version" || $version == "$rust_version".* ]]; then
-            toolchain_dir=$(readlink -f "$dir")
-            toolchain_name=$version-$("$dir/bin/rustc" -vV | sed -n 's/^host: //p')
-            return 0
-        fi
-    done
-    return 1
-}
-
-# rust:<version>-<release> as the official image is laid out (it is buildpack-deps plus
-# rustup): the compilers and tools a Rust build uses, from the distribution, a subset of
-# buildpack-deps', and this machine's toolchain. Written to stdout.
-rust_rootfs() {
-    local hook
-    hook=$(printf '%q ' "$repo/scripts/container/rust-toolchain-hook.sh")
-    mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
-        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-        --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
-        --include=ca-certificates,curl,wget,netbase,gnupg,git,openssh-client,procps,gcc,g++,libc6-dev,make,pkg-config,libssl-dev,dpkg-dev,file,patch,xz-utils,bzip2,unzip,zlib1g-dev \
-        --customize-hook="$hook \"\$1\" $(printf '%q ' "$toolchain_dir" "$toolchain_name" "$(readlink -f "$(command -v rustup)")")" \
-        "${image_hook[@]}" "$debian_release" - "${mirrors[@]}"
-}
-
-# What a fallback image is made of, as a short hash, kept in its label: a fallback made by an
-# earlier recipe (or from another toolchain) is made again rather than reused.
-recipe() {
-    case $1 in
-    *debian*) declare -f slim_rootfs ;;
-    *) declare -f rust_rootfs && echo "$toolchain_name" && cat scripts/container/rust-toolchain-hook.sh ;;
-    esac | cat - scripts/container/debian-image-hook.sh <(printf '%s\n' "${mirrors[@]}") |
-        sha256sum | cut -c1-16
-}
-fallback_label() {
-    e image inspect --format '{{ index .Config.Labels "org.competitor-sync.fallback" }}' "$1" 2>/dev/null |
-        grep -E '^[0-9a-f]{16}$' || true
-}
-
-import_rootfs() { # IMPORT_NAME LOG_FILE CHANGE...: stdin, a root file system's tar
-    local name=$1 log=$2
-    shift 2
-    local changes=(--change "LABEL org.competitor-sync.fallback=$(recipe "$name")")
-    local change
-    for change in "$@"; do changes+=(--change "$change"); done
-    e import "${changes[@]}" - "$name" >>"$log" 2>&1
-}
-
-section "base images ($debian_image, $rust_image)"
-base_started=$SECONDS
-declare -A build_pid=()
-toolchain_dir='' toolchain_name=''
-find_toolchain || true
-for image in "$debian_image" "$rust_image"; do
-    if have_image "$(qualified "$image")"; then
-        made_by=$(fallback_label "$(qualified "$image")")
-        if [[ -z $made_by ]]; then
-            echo "$image: present"
-            continue
-        elif [[ $made_by == "$(recipe "$image")" ]]; then
-            echo "$image: present (this machine's fallback, recipe $made_by)"
-            continue
-        fi
-        echo "$image: a fallback made by another recipe ($made_by): making it again"
-    else
-        # No registry answers: build it here, both at once (mostly downloads and unpacking).
-        echo "$image: cannot be pulled; building the closed-network fallback from Debian's packages"
-    fi
-    log=$logs/base-${image%%:*}.log
-    if [[ $image == "$debian_image" ]]; then
-        (slim_rootfs 2>"$log" | import_rootfs "$(qualified "$image")" "$log.import" 'CMD ["bash"]') &
-    else
-        [[ -n $toolchain_dir ]] || fatal "no Rust $rust_version toolchain on this machine to build $rust_image from"
-        echo "  with $toolchain_dir as $toolchain_name"
-        (rust_rootfs 2>"$log" | import_rootfs "$(qualified "$image")" "$log.import" \
-            'ENV RUSTUP_HOME=/usr/local/rustup' 'ENV CARGO_HOME=/usr/local/cargo' \
-            'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-            "ENV RUST_VERSION=${toolchain_name%%-*}" 'CMD ["bash"]') &
-    fi
-    build_pid[$image]=$!
-done
-for image in "${!build_pid[@]}"; do
-    if ! wait "${build_pid[$image]}" || ! e image inspect "$(qualified "$image")" >/dev/null 2>&1; then
-        tail -n 20 "$logs/base-${image%%:*}.log"*
-        fatal "$image: the fallback could not be built"
-    fi
-    echo "$image: built and imported"
-done
-base_secs=$((SECONDS - base_started))
-echo "base images ready in $(elapsed $base_secs)"
+# shellcheck source=scripts/container/base-images.sh
+source scripts/container/base-images.sh
 
 # Extra CA certificates for the build stages, for networks whose HTTPS goes through an
 # intercepting proxy: CONTAINER_TEST_EXTRA_CA, or the certificates this machine's
@@ -708,6 +438,10 @@ for replica in competitor-sync-ha-1 competitor-sync-ha-2; do
     accepted=$(compose --profile ha logs "$replica" 2>/dev/null | grep -c 'webhook accepted' || true)
     took_webhooks() { ((accepted > 0)); }
     check "$replica accepted webhooks through the load balancer ($accepted)" took_webhooks
+done
+# Their logs stay beside the build logs, for a failure to be read after the run.
+for service in competitor-sync-ha-1 competitor-sync-ha-2 postgres ha; do
+    compose --profile ha logs "$service" >"$logs/ha-$service.log" 2>&1 || true
 done
 compose --profile ha down -v >"$logs/ha-down.log" 2>&1 || { cat "$logs/ha-down.log"; fail "compose --profile ha down -v"; }
 check "down -v removes the replicas, PostgreSQL and its volume" project_gone "$project"
