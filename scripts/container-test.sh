@@ -181,6 +181,12 @@ no_service_build() {
         "$logs/build-competitor-sync-sandbox:local.log"
 }
 check "--target sandbox does not build the service (no builder stage, no compile of its crate)" no_service_build
+# The user is made without useradd's warning that 10001 is above SYS_UID_MAX (a step taken
+# from the cache prints nothing, so this tells only on a run that made the stage).
+no_useradd_warning() {
+    ! grep -E 'useradd.*warning|SYS_UID_MAX' "$logs/build-competitor-sync:local.log" "$logs/build-competitor-sync-sandbox:local.log"
+}
+check "useradd gives no warning in the runtime and sandbox stages" no_useradd_warning
 for image in "${stand_ins[@]}"; do
     finish_build "$image"
 done

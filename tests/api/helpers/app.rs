@@ -1,9 +1,9 @@
-//! Starts the real service on an ephemeral port against wiremock stand-ins for Gong and
-//! Salesforce, with its own SQLite file.
+//! The service under test: built with its settings and stand-ins, started on an ephemeral
+//! port, driven and inspected.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use competitor_sync::config::Settings;
 use competitor_sync::http::webhook::validate;
@@ -17,47 +17,11 @@ use tracing_subscriber::EnvFilter;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub use crate::stand_ins::SalesforceRecords;
-
-pub const WEBHOOK_TOKEN: &str = "test-webhook-token-0123456789";
-pub const GONG_KEY: &str = "gong-access-key";
-pub const GONG_SECRET: &str = "gong-access-key-secret-xyz";
-pub const SF_CLIENT_ID: &str = "3MVG9-test-client-id";
-pub const SF_CLIENT_SECRET: &str = "sf-client-secret-abc";
-pub const ACCESS_TOKEN: &str = "00D5e000000XXXX!AQ0AQEXAMPLETOKEN";
-pub const CALL_ID: &str = "7782342274025937895";
-pub const OPPORTUNITY: &str = "0063t000012AbCdAAK";
-pub const OPPORTUNITY_URL: &str = "/services/data/v62.0/sobjects/Opportunity/0063t000012AbCdAAK";
-pub const TOKEN_PATH: &str = "/services/oauth2/token";
-pub const GONG_PATH: &str = "/v2/calls/extensive";
-pub const DESCRIBE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/describe";
-pub const COLLECTIONS_PATH: &str = "/services/data/v62.0/composite/sobjects";
-pub const QUERY_PATH: &str = "/services/data/v62.0/query";
-
-pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-pub fn fixture_text(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The fixture webhook with its `callData` edited by `edit`.
-pub fn webhook_with(edit: impl FnOnce(&mut Value)) -> Value {
-    let mut body = fixture("gong_webhook.json");
-    edit(&mut body["callData"]);
-    body
-}
-
-/// A `/v2/calls/extensive` answer holding `call` (a `callData`-shaped value).
-pub fn extensive_with(call: &Value) -> Value {
-    let mut page = fixture("gong_calls_extensive_one.json");
-    page["calls"] = Value::Array(vec![call.clone()]);
-    page
-}
+use super::{
+    eventually, extensive_with, fixture, test_store_url, SalesforceRecords, ACCESS_TOKEN,
+    COLLECTIONS_PATH, DESCRIBE_PATH, GONG_KEY, GONG_PATH, GONG_SECRET, QUERY_PATH, SF_CLIENT_ID,
+    SF_CLIENT_SECRET, TOKEN_PATH, WAIT, WEBHOOK_TOKEN,
+};
 
 pub struct TestAppBuilder {
     env: HashMap<String, String>,
@@ -542,124 +506,6 @@ pub struct Stopped {
     _dir: tempfile::TempDir,
 }
 
-/// The backend the in-process tests run on: SQLite unless `COMPETITOR_SYNC_TEST_STORE` says
-/// `postgres` (`.ci/run` and `scripts/test.sh` run the suite on both).
-pub fn test_backend() -> &'static str {
-    static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    BACKEND.get_or_init(|| {
-        let backend = std::env::var("COMPETITOR_SYNC_TEST_STORE").unwrap_or_default();
-        match backend.as_str() {
-            "" | "sqlite" => "sqlite".to_owned(),
-            "postgres" => backend,
-            other => panic!("COMPETITOR_SYNC_TEST_STORE={other}: expected sqlite or postgres"),
-        }
-    })
-}
-
-/// A fresh store for one test app: a SQLite file in `dir`, or a new database on the
-/// throw-away PostgreSQL server.
-pub async fn test_store_url(dir: &std::path::Path) -> String {
-    match test_backend() {
-        "postgres" => crate::postgres_server::Server::get().fresh_database().await,
-        _ => store_url(dir),
-    }
-}
-
-/// How long a test waits for something to happen before it fails.
-pub const WAIT: Duration = Duration::from_secs(30);
-/// Between two looks of [`eventually`].
-const PAUSE: Duration = Duration::from_millis(10);
-
-/// What one look of [`eventually`] found: `Some` or `Ok` ends the wait; `None`, or `Err`
-/// with what was seen instead (told when the wait times out), looks again.
-pub trait Look<T> {
-    fn found(self) -> Result<T, String>;
-}
-
-impl<T> Look<T> for Option<T> {
-    fn found(self) -> Result<T, String> {
-        self.ok_or_else(String::new)
-    }
-}
-
-impl<T> Look<T> for Result<T, String> {
-    fn found(self) -> Result<T, String> {
-        self
-    }
-}
-
-/// The one deadline of a wait, and the failure that names what was waited for.
-struct Deadline<'a> {
-    what: &'a str,
-    timeout: Duration,
-    at: Instant,
-}
-
-impl<'a> Deadline<'a> {
-    fn new(what: &'a str, timeout: Duration) -> Self {
-        Self {
-            what,
-            timeout,
-            at: Instant::now() + timeout,
-        }
-    }
-
-    fn fail(&self, seen: &str) -> ! {
-        let separator = if seen.is_empty() { "" } else { "; " };
-        panic!(
-            "timed out after {:?} waiting for {}{separator}{seen}",
-            self.timeout, self.what
-        )
-    }
-
-    fn check(&self, seen: &str) {
-        if Instant::now() >= self.at {
-            self.fail(seen);
-        }
-    }
-}
-
-/// Looks with `check` until it finds a value, failing the test after `timeout` with `what`
-/// and what the last look saw: work happens in the background (or in another process), and
-/// tests wait for its effect rather than sleeping a fixed time. A look that hangs fails at
-/// the deadline too.
-pub async fn eventually<T, L, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = L>,
-    L: Look<T>,
-{
-    let deadline = Deadline::new(what, timeout);
-    let mut seen = String::new();
-    loop {
-        match tokio::time::timeout_at(deadline.at.into(), check()).await {
-            Err(_hung) => deadline.fail(&seen),
-            Ok(look) => match look.found() {
-                Ok(value) => return value,
-                Err(now_seen) => seen = now_seen,
-            },
-        }
-        deadline.check(&seen);
-        tokio::time::sleep(PAUSE).await;
-    }
-}
-
-/// [`eventually`] for code that must not await (on a blocking thread).
-pub fn eventually_blocking<T, L: Look<T>>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> L,
-) -> T {
-    let deadline = Deadline::new(what, timeout);
-    loop {
-        match check().found() {
-            Ok(value) => return value,
-            Err(seen) => deadline.check(&seen),
-        }
-        std::thread::sleep(PAUSE);
-    }
-}
-
 /// With `TEST_LOG` set (to anything but `0`), the service's logs are printed: at `debug`, or
 /// at `RUST_LOG`'s levels. Through the test writer, so each test's output is captured with
 /// it and shown when it fails (or with `--nocapture`).
@@ -690,77 +536,4 @@ fn has_ended(job: &Job) -> bool {
 fn now_ms() -> i64 {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// The store of a test app whose directory is `dir`.
-pub fn store_url(dir: &std::path::Path) -> String {
-    format!("sqlite://{}/store/jobs.db", dir.display())
-}
-
-/// Asserts a JSON error with `status` and `code`, and that nothing was stored or sent
-/// upstream. Returns the message.
-pub async fn assert_rejected(
-    app: &TestApp,
-    response: reqwest::Response,
-    status: u16,
-    code: &str,
-) -> String {
-    assert_eq!(response.status(), status);
-    assert!(response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json")));
-    let body: Value = response.json().await.expect("JSON error body");
-    assert_eq!(body["error"], code, "{body}");
-    let message = body["message"].as_str().expect("message").to_owned();
-    assert!(!message.is_empty());
-    assert_eq!(
-        app.store.count_jobs().await.expect("count"),
-        0,
-        "nothing stored"
-    );
-    assert!(app
-        .gong
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
-    assert!(app
-        .salesforce
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
-    message
-}
-
-pub fn form(request: &wiremock::Request) -> HashMap<String, String> {
-    url_pairs(std::str::from_utf8(&request.body).expect("form body is text"))
-}
-
-fn url_pairs(text: &str) -> HashMap<String, String> {
-    reqwest::Url::parse(&format!("http://x/?{text}"))
-        .expect("form parses")
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-#[tokio::test]
-#[should_panic(expected = "timed out after 50ms waiting for a number over 10; saw 3")]
-async fn eventually_fails_at_its_deadline_saying_what_it_saw() {
-    eventually("a number over 10", Duration::from_millis(50), || async {
-        Err::<(), _>("saw 3".to_owned())
-    })
-    .await;
-}
-
-#[tokio::test]
-#[should_panic(expected = "timed out after 50ms waiting for an answer")]
-async fn eventually_fails_at_its_deadline_when_a_look_hangs() {
-    eventually("an answer", Duration::from_millis(50), || {
-        std::future::pending::<Option<()>>()
-    })
-    .await;
 }
