@@ -24,21 +24,10 @@ fi
 timeout_secs=${DEMO_TIMEOUT_SECS:-60}
 bin=target/$profile
 
-# Each Opportunity linked from a call that heard competitors, and the value it must end with.
+# The README's values, "<Opportunity id><tab><Main Competitors>" per line.
 TAB=$'\t'
-expected=(
-    "0065g0000AcmRnwAAA${TAB}Clari, Chorus, Outreach"
-    "0065g0000GlbxNBAAA${TAB}Salesloft, Outreach"
-    "0065g0000InitPXAAA${TAB}Clari, People.ai"
-    "0065g0000InitEMAAA${TAB}Clari, People.ai"
-    "0065g0000HooEntAAA${TAB}Chorus, Wingman"
-    "0065g0000VanImpAAA${TAB}Outreach, Salesloft, Clari"
-    # Its webhook never comes (fire leaves it out): the service's catch-up sweep writes it.
-    "0065g0000WayAnlAAA${TAB}Avoma, Clari"
-    # Untouched: its call heard no competitor, and no call links the other.
-    "0065g0000UmbPltAAA${TAB}Chorus"
-    "0065g0000SoyUpsAAA${TAB}Clari"
-)
+values=$(grep -v '^#' scripts/demo-expected.tsv)
+mapfile -t expected <<<"$values"
 
 echo "--- building competitor-sync and competitor-sync-sandbox ($profile)"
 cargo build "${build_flags[@]}" -p competitor-sync --bin competitor-sync \
