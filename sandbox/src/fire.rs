@@ -26,89 +26,36 @@ pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
         Signer::parse(&delivery.secret).map_err(|problem| anyhow::anyhow!("--secret {problem}"))?;
     let service = reqwest::Url::parse(&delivery.service)
         .with_context(|| format!("--service `{}` is not a URL", delivery.service))?;
-    // Shown in messages without its query string, which may carry a key.
-    let shown = format!(
-        "{}://{}{}",
-        service.scheme(),
-        service.host_str().unwrap_or_default(),
-        service.port().map_or_else(
-            || service.path().to_owned(),
-            |p| format!(":{p}{}", service.path())
-        )
-    );
+    let shown = without_query(&service);
     let calls = seed::calls(OffsetDateTime::now_utc());
-    let id_of = |call: &Value| {
-        call["metaData"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    // Without --call, the seeded call whose delivery Gong "lost" gets no webhook.
-    let (selected, lost): (Vec<&Value>, Vec<&Value>) = calls
-        .iter()
-        .filter(|call| {
-            delivery.calls.is_empty() || delivery.calls.iter().any(|id| *id == id_of(call))
-        })
-        .partition(|call| !delivery.calls.is_empty() || seed::webhook_sent(&id_of(call)));
-    if selected.len() < delivery.calls.len() {
-        let known: Vec<&str> = calls
-            .iter()
-            .filter_map(|call| call["metaData"]["id"].as_str())
-            .collect();
-        bail!(
-            "--call names a call the sandbox does not have; its calls are {}",
-            known.join(", ")
-        );
-    }
+    let (selected, lost) = select(&calls, &delivery.calls)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()
         .context("cannot set up an HTTP client")?;
     let mut refused = 0;
     for call in &selected {
-        let body = serde_json::to_vec(&json!({
-            "isTest": delivery.test,
-            "callData": seed::webhook_call_data(call),
-        }))?;
-        let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-        let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
-        let signature = signer.sign(&id, &timestamp, &body);
-        let response = http
-            .post(service.clone())
-            .header("content-type", "application/json")
-            .header(ID_HEADER, &id)
-            .header(TIMESTAMP_HEADER, &timestamp)
-            .header(SIGNATURE_HEADER, signature)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the service at {shown}: is it running?"))?;
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        let outcome = if status.is_success() {
-            format!(
-                "{} (job {})",
-                answer["delivery"].as_str().unwrap_or("accepted"),
-                answer["job_id"].as_str().unwrap_or("?")
-            )
-        } else {
-            refused += 1;
-            answer["message"]
-                .as_str()
-                .map_or_else(|| "refused".to_owned(), str::to_owned)
+        let (status, outcome) =
+            send(&http, &signer, (&service, &shown), call, delivery.test).await?;
+        let outcome = match outcome {
+            Ok(accepted) => accepted,
+            Err(refusal) => {
+                refused += 1;
+                refusal
+            }
         };
         println!(
             "{} {:<21} {:<40} {outcome}",
             status.as_u16(),
-            call["metaData"]["id"].as_str().unwrap_or_default(),
-            call["metaData"]["title"].as_str().unwrap_or_default(),
+            id_of(call),
+            title_of(call),
         );
     }
     for call in &lost {
         println!(
             "--- {:<21} {:<40} no webhook: its delivery was lost; the service's catch-up sweep finds it",
             id_of(call),
-            call["metaData"]["title"].as_str().unwrap_or_default(),
+            title_of(call),
         );
     }
     if refused > 0 {
@@ -122,4 +69,88 @@ pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
         selected.len()
     );
     Ok(())
+}
+
+/// The URL as shown in messages: without its query string, which may carry a key.
+fn without_query(service: &reqwest::Url) -> String {
+    format!(
+        "{}://{}{}",
+        service.scheme(),
+        service.host_str().unwrap_or_default(),
+        service.port().map_or_else(
+            || service.path().to_owned(),
+            |p| format!(":{p}{}", service.path())
+        )
+    )
+}
+
+fn id_of(call: &Value) -> &str {
+    call["metaData"]["id"].as_str().unwrap_or_default()
+}
+
+fn title_of(call: &Value) -> &str {
+    call["metaData"]["title"].as_str().unwrap_or_default()
+}
+
+/// The calls to send (`wanted`, or every seeded call) and, without `wanted`, the seeded call
+/// whose delivery Gong "lost", which gets no webhook.
+fn select<'a>(
+    calls: &'a [Value],
+    wanted: &[String],
+) -> anyhow::Result<(Vec<&'a Value>, Vec<&'a Value>)> {
+    let (selected, lost): (Vec<&Value>, Vec<&Value>) = calls
+        .iter()
+        .filter(|call| wanted.is_empty() || wanted.iter().any(|id| id == id_of(call)))
+        .partition(|call| !wanted.is_empty() || seed::webhook_sent(id_of(call)));
+    if selected.len() < wanted.len() {
+        let known: Vec<&str> = calls.iter().map(id_of).collect();
+        bail!(
+            "--call names a call the sandbox does not have; its calls are {}",
+            known.join(", ")
+        );
+    }
+    Ok((selected, lost))
+}
+
+/// Sends one call's signed webhook to `service` (`shown` in messages): the answer's status,
+/// and what the service said (`Ok` when it accepted the webhook, `Err` with its message when
+/// it refused it).
+async fn send(
+    http: &reqwest::Client,
+    signer: &Signer,
+    (service, shown): (&reqwest::Url, &str),
+    call: &Value,
+    test: bool,
+) -> anyhow::Result<(reqwest::StatusCode, Result<String, String>)> {
+    let body = serde_json::to_vec(&json!({
+        "isTest": test,
+        "callData": seed::webhook_call_data(call),
+    }))?;
+    let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let signature = signer.sign(&id, &timestamp, &body);
+    let response = http
+        .post(service.clone())
+        .header("content-type", "application/json")
+        .header(ID_HEADER, &id)
+        .header(TIMESTAMP_HEADER, &timestamp)
+        .header(SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the service at {shown}: is it running?"))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let outcome = if status.is_success() {
+        Ok(format!(
+            "{} (job {})",
+            answer["delivery"].as_str().unwrap_or("accepted"),
+            answer["job_id"].as_str().unwrap_or("?")
+        ))
+    } else {
+        Err(answer["message"]
+            .as_str()
+            .map_or_else(|| "refused".to_owned(), str::to_owned))
+    };
+    Ok((status, outcome))
 }

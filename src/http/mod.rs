@@ -62,21 +62,7 @@ pub fn router(
     console_always_secure: bool,
     limits: Limits,
 ) -> Router {
-    // Beyond the concurrency limit, requests are shed with a 503 at once rather than queued:
-    // a flood cannot pile up in memory, and the probes stay outside the limit.
-    let webhooks = Router::new()
-        .route(
-            "/webhooks/gong",
-            post(webhook::receive).layer(
-                ServiceBuilder::new()
-                    .layer(HandleErrorLayer::new(|_: BoxError| async {
-                        ApiError::overloaded()
-                    }))
-                    .load_shed()
-                    .concurrency_limit(limits.max_concurrent_webhooks),
-            ),
-        )
-        .layer(DefaultBodyLimit::max(state.max_body_bytes));
+    let webhooks = webhook_routes(limits.max_concurrent_webhooks, state.max_body_bytes);
     // Without an admin token the admin routes do not exist (404), rather than being open.
     let console = match &admin_token {
         Some(token) => console::router(Arc::new(console::SessionKeys::new(
@@ -85,19 +71,7 @@ pub fn router(
         ))),
         None => Router::new(),
     };
-    let admin = admin_token.map_or_else(Router::new, |token| {
-        Router::new()
-            .route("/admin/overview", get(admin::show_overview))
-            .route("/admin/jobs", get(admin::list_jobs))
-            .route("/admin/jobs/retry", post(admin::retry_matching))
-            .route("/admin/jobs/{id}", get(admin::show_job))
-            .route("/admin/opportunities/{record_id}", get(admin::show_record))
-            .route("/admin/jobs/{id}/retry", post(admin::retry_job))
-            .route_layer(middleware::from_fn_with_state(
-                Arc::new(admin::AdminToken(token)),
-                admin::require_admin,
-            ))
-    });
+    let admin = admin_token.map_or_else(Router::new, admin_routes);
     Router::new()
         .merge(webhooks)
         .merge(admin)
@@ -121,21 +95,8 @@ pub fn router(
             .into_response()
         }))
         .layer(
-            // The span names the path only: the query string may carry the webhook key.
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    tracing::info_span!(
-                        "http",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id,
-                    )
-                })
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -146,6 +107,53 @@ pub fn router(
         // Outside the request id, so the client's own header fields are what is counted.
         .layer(middleware::from_fn(headers::limit_headers))
         .layer(middleware::from_fn(error::json_errors))
+}
+
+/// Beyond the concurrency limit, webhooks are shed with a 503 at once rather than queued: a
+/// flood cannot pile up in memory, and the probes stay outside the limit.
+fn webhook_routes(max_concurrent: usize, max_body_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/webhooks/gong",
+            post(webhook::receive).layer(
+                ServiceBuilder::new()
+                    .layer(HandleErrorLayer::new(|_: BoxError| async {
+                        ApiError::overloaded()
+                    }))
+                    .load_shed()
+                    .concurrency_limit(max_concurrent),
+            ),
+        )
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+}
+
+fn admin_routes(token: SecretString) -> Router<AppState> {
+    Router::new()
+        .route("/admin/overview", get(admin::show_overview))
+        .route("/admin/jobs", get(admin::list_jobs))
+        .route("/admin/jobs/retry", post(admin::retry_matching))
+        .route("/admin/jobs/{id}", get(admin::show_job))
+        .route("/admin/opportunities/{record_id}", get(admin::show_record))
+        .route("/admin/jobs/{id}/retry", post(admin::retry_job))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(admin::AdminToken(token)),
+            admin::require_admin,
+        ))
+}
+
+/// The span names the path only: the query string may carry the webhook key.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
 }
 
 async fn not_found() -> Response {
