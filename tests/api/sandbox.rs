@@ -171,6 +171,112 @@ fn by_name(list: &[Value], name: &str) -> Value {
         .unwrap_or_else(|| panic!("no Opportunity named {name}"))
 }
 
+/// The README's demo values, as scripts/demo.sh checks them: each seeded Opportunity's id and
+/// the Main Competitors it ends with.
+fn demo_values() -> Vec<(String, String)> {
+    let path = format!("{}/scripts/demo-expected.tsv", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let values: Vec<(String, String)> = text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (id, value) = line.split_once('\t').expect("id<tab>value");
+            (id.to_owned(), value.to_owned())
+        })
+        .collect();
+    assert_eq!(values.len(), 9, "{path}");
+    values
+}
+
+/// The demo's names in the Competitors picklist (its values only: Wingman is none, and the
+/// rep's Outreach on Globex is kept) and as related-list rows (beside the person's row).
+const PICKLIST_AND_ROWS: [(&str, &[&str], &[&str]); 9] = [
+    (
+        "Acme Corp - Renewal 2027",
+        &["Clari", "Chorus", "Outreach"],
+        &["Clari", "Chorus", "Outreach"],
+    ),
+    (
+        "Globex - New Business",
+        &["Outreach", "Salesloft"],
+        &["Outreach", "Salesloft"],
+    ),
+    (
+        "Initech - Platform Expansion",
+        &["Clari", "People.ai"],
+        &["Clari", "People.ai"],
+    ),
+    (
+        "Initech - EMEA Rollout",
+        &["Clari", "People.ai"],
+        &["Clari", "People.ai"],
+    ),
+    (
+        "Hooli - Enterprise Agreement",
+        &["Chorus"],
+        &["Chorus", "Wingman"],
+    ),
+    (
+        "Vandelay Industries - Import/Export Suite",
+        &["Outreach", "Salesloft", "Clari"],
+        &["Outreach", "Salesloft", "Clari"],
+    ),
+    ("Wayne Enterprises - Analytics Pilot", &[], &[]),
+    ("Umbrella - Security Pilot", &[], &[]),
+    ("Soylent - Q3 Upsell", &[], &[]),
+];
+
+/// The sandbox's own `fire`, with its default secret (the one config/sandbox.env gives the
+/// service): what it printed, after checking that it sent 8 webhooks, each answered 202.
+fn fire_demo(address: &str) -> String {
+    let fired = Command::new(sandbox_binary())
+        .args(["fire", "--service"])
+        .arg(format!("http://{address}/webhooks/gong"))
+        .env_remove("SANDBOX_WEBHOOK_SECRET")
+        .output()
+        .expect("fire runs");
+    let printed = String::from_utf8_lossy(&fired.stdout).into_owned();
+    assert!(
+        fired.status.success(),
+        "fire failed: {printed}{}",
+        String::from_utf8_lossy(&fired.stderr)
+    );
+    assert_eq!(
+        printed.lines().filter(|l| l.starts_with("202 ")).count(),
+        8,
+        "{printed}"
+    );
+    printed
+}
+
+/// The fields of the first record in the plan of `call_id`'s job, once it is done: a record
+/// is written before its job records its ending, so this waits for the ending.
+async fn plan_fields(
+    http: &reqwest::Client,
+    address: &str,
+    admin_token: &str,
+    call_id: &str,
+) -> Value {
+    let url = format!("http://{address}/admin/jobs?call_id={call_id}&status=done");
+    let what = format!("call {call_id}'s job to be done");
+    let list: Value = eventually(&what, WAIT, || async {
+        let list = admin_get(http, &url, admin_token).await;
+        list["jobs"][0]["id"].is_string().then_some(list)
+    })
+    .await;
+    let job_id = list["jobs"][0]["id"].as_str().unwrap_or_default();
+    let url = format!("http://{address}/admin/jobs/{job_id}");
+    let job: Value = admin_get(http, &url, admin_token).await;
+    job["result"]["plan"]["records"][0]["fields"].clone()
+}
+
+fn by_id(list: &[Value], id: &str) -> Value {
+    list.iter()
+        .find(|o| o["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Opportunity {id}"))
+}
+
 #[tokio::test]
 async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opportunities() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -187,76 +293,11 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         "seeded with a rep's value"
     );
 
-    // The sandbox's own command, with its default secret: the one config/sandbox.env gives
-    // the service.
-    let fired = Command::new(sandbox_binary())
-        .args(["fire", "--service"])
-        .arg(format!("http://{address}/webhooks/gong"))
-        .env_remove("SANDBOX_WEBHOOK_SECRET")
-        .output()
-        .expect("fire runs");
-    let printed = String::from_utf8_lossy(&fired.stdout);
-    assert!(
-        fired.status.success(),
-        "fire failed: {printed}{}",
-        String::from_utf8_lossy(&fired.stderr)
-    );
-    assert_eq!(
-        printed.lines().filter(|l| l.starts_with("202 ")).count(),
-        8,
-        "{printed}"
-    );
+    let printed = fire_demo(&address);
 
-    let expected = [
-        ("Acme Corp - Renewal 2027", "Clari, Chorus, Outreach"),
-        ("Globex - New Business", "Salesloft, Outreach"),
-        ("Initech - Platform Expansion", "Clari, People.ai"),
-        ("Initech - EMEA Rollout", "Clari, People.ai"),
-        ("Hooli - Enterprise Agreement", "Chorus, Wingman"),
-        (
-            "Vandelay Industries - Import/Export Suite",
-            "Outreach, Salesloft, Clari",
-        ),
-        // `fire` sends no webhook for its call: the catch-up sweep finds it in Gong.
-        ("Wayne Enterprises - Analytics Pilot", "Avoma, Clari"),
-    ];
+    let expected = demo_values();
     // The same names in the Competitors picklist (its values only: Wingman is none, and the
     // rep's Outreach on Globex is kept) and as related-list rows (beside the person's row).
-    let picklist_and_rows: [(&str, &[&str], &[&str]); 9] = [
-        (
-            "Acme Corp - Renewal 2027",
-            &["Clari", "Chorus", "Outreach"],
-            &["Clari", "Chorus", "Outreach"],
-        ),
-        (
-            "Globex - New Business",
-            &["Outreach", "Salesloft"],
-            &["Outreach", "Salesloft"],
-        ),
-        (
-            "Initech - Platform Expansion",
-            &["Clari", "People.ai"],
-            &["Clari", "People.ai"],
-        ),
-        (
-            "Initech - EMEA Rollout",
-            &["Clari", "People.ai"],
-            &["Clari", "People.ai"],
-        ),
-        (
-            "Hooli - Enterprise Agreement",
-            &["Chorus"],
-            &["Chorus", "Wingman"],
-        ),
-        (
-            "Vandelay Industries - Import/Export Suite",
-            &["Outreach", "Salesloft", "Clari"],
-            &["Outreach", "Salesloft", "Clari"],
-        ),
-        ("Wayne Enterprises - Analytics Pilot", &[], &[]),
-        ("Umbrella - Security Pilot", &[], &[]),
-        ("Soylent - Q3 Upsell", &[], &[]),
-    ];
     let row_names = |opportunity: &Value| -> Vec<String> {
         opportunity["competitor_rows"]
             .as_array()
@@ -269,11 +310,11 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         let list = opportunities(&http, &sandbox_url).await;
         let written = expected
             .iter()
-            .all(|(name, value)| by_name(&list, name)["main_competitors"] == *value)
-            && picklist_and_rows.iter().all(|(name, values, rows)| {
+            .all(|(id, value)| by_id(&list, id)["main_competitors"] == *value)
+            && PICKLIST_AND_ROWS.iter().all(|(name, values, rows)| {
                 let opportunity = by_name(&list, name);
                 opportunity["competitors_picklist"] == json!(values)
-                    && row_names(&opportunity) == *rows
+                    && row_names(&opportunity) == **rows
             });
         if written {
             return Ok(list);
@@ -301,24 +342,7 @@ async fn the_demo_webhooks_write_each_calls_competitors_into_the_sandboxs_opport
         "the person's row is left as it was: {globex_rows}"
     );
     // The competitor list and the rules of config/sandbox.toml, explained in each plan.
-    // A record is written before its job records its ending: wait for the ending.
-    let field = |call_id: &'static str| {
-        let http = http.clone();
-        let address = address.clone();
-        async move {
-            let url = format!("http://{address}/admin/jobs?call_id={call_id}&status=done");
-            let what = format!("call {call_id}'s job to be done");
-            let list: Value = eventually(&what, WAIT, || async {
-                let list = admin_get(&http, &url, admin_token).await;
-                list["jobs"][0]["id"].is_string().then_some(list)
-            })
-            .await;
-            let job_id = list["jobs"][0]["id"].as_str().unwrap_or_default();
-            let url = format!("http://{address}/admin/jobs/{job_id}");
-            let job: Value = admin_get(&http, &url, admin_token).await;
-            job["result"]["plan"]["records"][0]["fields"].clone()
-        }
-    };
+    let field = |call_id| plan_fields(&http, &address, admin_token, call_id);
     let hooli = field("7782342274025937952").await;
     assert_eq!(
         hooli[0]["evidence"][0]["heard_as"],
