@@ -413,6 +413,12 @@ compose --profile ha up -d --no-build competitor-sync-ha-1 competitor-sync-ha-2 
 check "the load balancer answers /readyz on :8090" wait_until curl -fsS -o /dev/null http://127.0.0.1:8090/readyz
 for replica in competitor-sync-ha-1 competitor-sync-ha-2; do
     check "$replica is ready" wait_until compose --profile ha exec -T "$replica" curl -fsS -o /dev/null http://127.0.0.1:8080/readyz
+    # Started beside PostgreSQL, a replica waits for it rather than exiting to be restarted.
+    container=$(e ps -aq --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.service=$replica" | head -n 1)
+    restarts=$(e inspect --format '{{.RestartCount}}' "$container" 2>/dev/null || echo unknown)
+    never_restarted() { [[ $restarts == 0 ]]; }
+    check "$replica started once (restarted $restarts times)" never_restarted
 done
 fire_and_check "fire through the load balancer" new --service http://ha:8080/webhooks/gong
 if wait_until all_written; then

@@ -21,6 +21,7 @@ mod oauth;
 mod operator;
 mod queue;
 mod rows;
+mod startup;
 mod sweeps;
 
 use std::str::FromStr;
@@ -51,13 +52,14 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects (TLS as the URL asks, the password from the URL or `PGPASSWORD`) and brings
-    /// the schema up to date. Migrations take an advisory lock, so replicas starting
-    /// together apply them once.
+    /// Connects (TLS as the URL asks, the password from the URL or `PGPASSWORD`), waiting up
+    /// to [`startup::START_WAIT`] for a server not yet reachable, and brings the schema up to
+    /// date. Migrations take an advisory lock, so replicas starting together apply them once.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect = PgConnectOptions::from_str(url).map_err(|source| StoreError::BadUrl {
             problem: redact_error(&source, url),
         })?;
+        startup::wait_for_server(&connect, startup::START_WAIT).await?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
