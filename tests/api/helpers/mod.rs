@@ -3,6 +3,7 @@
 //! database on the throw-away PostgreSQL server); the fixtures; waiting with a deadline.
 
 mod app;
+mod upstream;
 mod waiting;
 
 use std::collections::HashMap;
