@@ -23,6 +23,7 @@
 mod audit;
 mod backfill;
 mod history;
+mod job_rows;
 mod limits;
 mod locks;
 mod oauth;
