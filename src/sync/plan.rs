@@ -32,6 +32,22 @@ impl Plan {
         fields
     }
 
+    /// Adds `field` to the plan of `object` `record_id`, which it starts if there is none.
+    fn add_field(&mut self, object: &str, record_id: String, field: FieldPlan) {
+        match self
+            .records
+            .iter_mut()
+            .find(|r| r.record_id == record_id && r.object.eq_ignore_ascii_case(object))
+        {
+            Some(record) => record.add_field(field),
+            None => self.records.push(RecordPlan {
+                object: object.to_owned(),
+                record_id,
+                fields: vec![field],
+            }),
+        }
+    }
+
     /// Keeps what fitting the names to `object` `record_id`'s targets showed (values a
     /// picklist lacks, names shortened), for people to see in the job's plan. Replaces what
     /// an earlier attempt noted: the describe may have changed since.
@@ -273,43 +289,43 @@ pub fn plan(call: &Call, rules: &[Rule], competitors: &CompetitorList) -> Result
                 speaker_note: found.speaker_note.clone(),
                 fitted: Vec::new(),
             };
-            let object = if rule.writes_rows() {
-                COMPETITOR_ROWS
-            } else {
-                rule.object.as_str()
-            };
-            match plan
-                .records
-                .iter_mut()
-                .find(|r| r.record_id == id && r.object.eq_ignore_ascii_case(object))
-            {
-                Some(record) => record.add_field(field),
-                None => plan.records.push(RecordPlan {
-                    object: object.to_owned(),
-                    record_id: id,
-                    fields: vec![field],
-                }),
-            }
+            plan.add_field(planned_object(rule), id, field);
         }
     }
     if plan.records.is_empty() {
-        return Err(if any_linked && !left_out.is_empty() {
-            SkipReason::NamesLeftOut { dropped: left_out }
-        } else if any_linked {
-            SkipReason::NoPhrases {
-                trackers: unique(
-                    rules
-                        .iter()
-                        .filter(|r| r.source == NameSource::Tracker)
-                        .map(|r| r.tracker.as_str()),
-                ),
-                transcript: rules.iter().any(|r| r.source == NameSource::Transcript),
-            }
-        } else {
-            no_linked_records(rules)
-        });
+        return Err(nothing_to_write(rules, any_linked, left_out));
     }
     Ok(plan)
+}
+
+/// The object a rule's writes go to: the related list's, in its one spelling, or the
+/// linked record's.
+fn planned_object(rule: &Rule) -> &str {
+    if rule.writes_rows() {
+        COMPETITOR_ROWS
+    } else {
+        rule.object.as_str()
+    }
+}
+
+/// Why a plan with no record came out: names that were all left out, no names heard, or no
+/// linked record at all.
+fn nothing_to_write(rules: &[Rule], any_linked: bool, left_out: Vec<DroppedName>) -> SkipReason {
+    if !any_linked {
+        return no_linked_records(rules);
+    }
+    if !left_out.is_empty() {
+        return SkipReason::NamesLeftOut { dropped: left_out };
+    }
+    SkipReason::NoPhrases {
+        trackers: unique(
+            rules
+                .iter()
+                .filter(|r| r.source == NameSource::Tracker)
+                .map(|r| r.tracker.as_str()),
+        ),
+        transcript: rules.iter().any(|r| r.source == NameSource::Transcript),
+    }
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
