@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use competitor_sync::app::http_client;
-use competitor_sync::config::Settings;
+use competitor_sync::config::{Settings, StoreUrl};
 use competitor_sync::gong::GongClient;
 use competitor_sync::salesforce::SalesforceClient;
 use competitor_sync::store::Store;
@@ -31,6 +31,28 @@ impl Verdict {
     }
 }
 
+/// What to look at when the store cannot be opened, or opened but not written.
+struct StoreHint {
+    open: &'static str,
+    commit: &'static str,
+}
+
+fn store_hint(url: &StoreUrl) -> StoreHint {
+    if url.is_postgres() {
+        StoreHint {
+            open: "check store.url (host, port, database, user; the password from the URL or \
+                   PGPASSWORD) and that the PostgreSQL server is up and reachable from here",
+            commit: "check that store.url's user may write its database and the server's free \
+                     disk space",
+        }
+    } else {
+        StoreHint {
+            open: "check store.url and that its directory can be created",
+            commit: "check the path's permissions and free disk space (store.url)",
+        }
+    }
+}
+
 /// Runs every check; returns the report and whether all passed.
 pub async fn run(settings: &Settings) -> (String, bool) {
     let mut verdicts = vec![Verdict::pass("configuration", "loaded and valid")];
@@ -42,11 +64,7 @@ pub async fn run(settings: &Settings) -> (String, bool) {
                     "store",
                     format!("{} is writable", settings.store.url.redacted()),
                 ),
-                Err(e) => Verdict::fail(
-                    "store",
-                    e,
-                    "check the path's permissions and free disk space (store.url)",
-                ),
+                Err(e) => Verdict::fail("store", e, store_hint(&settings.store.url).commit),
             });
             Some(store)
         }
@@ -54,7 +72,7 @@ pub async fn run(settings: &Settings) -> (String, bool) {
             verdicts.push(Verdict::fail(
                 "store",
                 e,
-                "check store.url and that its directory can be created",
+                store_hint(&settings.store.url).open,
             ));
             None
         }

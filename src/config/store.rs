@@ -49,6 +49,12 @@ impl StoreUrl {
         self.0.expose_secret()
     }
 
+    /// Whether it names a PostgreSQL database (else a SQLite file).
+    pub fn is_postgres(&self) -> bool {
+        let text = self.expose();
+        text.starts_with("postgres://") || text.starts_with("postgresql://")
+    }
+
     /// The URL with any password replaced by `***`, for messages.
     pub fn redacted(&self) -> String {
         redact(self.expose())
@@ -161,6 +167,14 @@ mod tests {
 
     fn url(text: &str) -> StoreUrl {
         StoreUrl(SecretString::from(text))
+    }
+
+    #[test]
+    fn postgres_urls_are_told_from_sqlite_ones() {
+        assert!(url("postgres://sync@db/jobs").is_postgres());
+        assert!(url("postgresql://sync@db/jobs").is_postgres());
+        assert!(!url("sqlite://data/competitor-sync.db").is_postgres());
+        assert!(!url("sqlite::memory:").is_postgres());
     }
 
     #[test]
