@@ -305,17 +305,8 @@ check "serve with a read-only root file system answers /readyz" \
     wait_until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"
 e rm -f "$readonly_ctr" >/dev/null 2>>"$logs/engine.log"
 
-# The README's values, "<Opportunity id><tab><Main Competitors>" per line.
-TAB=$'\t'
-values=$(grep -v '^#' scripts/demo-expected.tsv)
-mapfile -t expected <<<"$values"
-all_written() {
-    local listing line
-    listing=$(curl -fsS http://127.0.0.1:8081/sandbox/opportunities.txt) || return 1
-    for line in "${expected[@]}"; do
-        grep -qF -- "$line$TAB" <<<"$listing" || return 1
-    done
-}
+# shellcheck source=scripts/demo-values.sh
+source scripts/demo-values.sh
 show_opportunities() {
     curl -fsS http://127.0.0.1:8081/sandbox/opportunities.txt |
         awk -F'\t' '{ printf "    %-42s %s\n", $3, ($2 == "" ? "(empty)" : $2) }' || true
@@ -341,6 +332,12 @@ ports_free() {
         fi
     done
 }
+# service_container PROJECT SERVICE: the id of that compose service's container, by the labels
+# docker compose and podman-compose (1.x) both set.
+service_container() {
+    e ps -aq --filter "label=com.docker.compose.project=$1" \
+        --filter "label=com.docker.compose.service=$2" | head -n 1
+}
 project_gone() {
     [[ -z $(e ps -aq --filter "label=com.docker.compose.project=$1") ]] &&
         [[ -z $(e ps -aq --filter "label=io.podman.compose.project=$1") ]] &&
@@ -356,7 +353,7 @@ compose up -d --no-build >"$logs/compose-up.log" 2>&1 || { cat "$logs/compose-up
 check "the service answers /healthz on :8080" wait_until curl -fsS -o /dev/null http://127.0.0.1:8080/healthz
 check "the sandbox answers on :8081" wait_until curl -fsS -o /dev/null http://127.0.0.1:8081/healthz
 fire_and_check "fire" new
-if wait_until all_written; then
+if wait_until demo_values_written http://127.0.0.1:8081; then
     pass "the Opportunities hold the README's values (the sweep's included)"
 else
     fail "the Opportunities hold the README's values (the sweep's included)"
@@ -376,10 +373,7 @@ cp docker-compose.yml "$work/real/"
 real=("${compose_cmd[@]}" -p "$project-real" -f "$work/real/docker-compose.yml" --profile real)
 "${real[@]}" up -d --no-build competitor-sync-real >"$logs/real-up.log" 2>&1 ||
     { cat "$logs/real-up.log"; fail "compose --profile real up"; }
-real_container=$(e ps -aq --filter "label=com.docker.compose.project=$project-real" --filter "label=com.docker.compose.service=competitor-sync-real" | head -n 1)
-if [[ -z $real_container ]]; then
-    real_container=$(e ps -aq --filter "label=io.podman.compose.project=$project-real" | head -n 1)
-fi
+real_container=$(service_container "$project-real" competitor-sync-real)
 real_down() { [[ $(e inspect --format '{{.State.Status}}' "$real_container") == exited ]]; }
 stays_down() {
     local restarts
@@ -414,14 +408,13 @@ check "the load balancer answers /readyz on :8090" wait_until curl -fsS -o /dev/
 for replica in competitor-sync-ha-1 competitor-sync-ha-2; do
     check "$replica is ready" wait_until compose --profile ha exec -T "$replica" curl -fsS -o /dev/null http://127.0.0.1:8080/readyz
     # Started beside PostgreSQL, a replica waits for it rather than exiting to be restarted.
-    container=$(e ps -aq --filter "label=com.docker.compose.project=$project" \
-        --filter "label=com.docker.compose.service=$replica" | head -n 1)
-    restarts=$(e inspect --format '{{.RestartCount}}' "$container" 2>/dev/null || echo unknown)
+    restarts=$(e inspect --format '{{.RestartCount}}' "$(service_container "$project" "$replica")" \
+        2>/dev/null || echo unknown)
     never_restarted() { [[ $restarts == 0 ]]; }
     check "$replica started once (restarted $restarts times)" never_restarted
 done
 fire_and_check "fire through the load balancer" new --service http://ha:8080/webhooks/gong
-if wait_until all_written; then
+if wait_until demo_values_written http://127.0.0.1:8081; then
     pass "the replicas wrote the README's values (the sweep's included)"
 else
     fail "the replicas wrote the README's values (the sweep's included)"

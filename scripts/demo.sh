@@ -24,10 +24,8 @@ fi
 timeout_secs=${DEMO_TIMEOUT_SECS:-60}
 bin=target/$profile
 
-# The README's values, "<Opportunity id><tab><Main Competitors>" per line.
-TAB=$'\t'
-values=$(grep -v '^#' scripts/demo-expected.tsv)
-mapfile -t expected <<<"$values"
+# shellcheck source=scripts/demo-values.sh
+source scripts/demo-values.sh
 
 echo "--- building competitor-sync and competitor-sync-sandbox ($profile)"
 cargo build "${build_flags[@]}" -p competitor-sync --bin competitor-sync \
@@ -83,15 +81,6 @@ service_addr_from_log() {
     [[ -n "$service_addr" ]]
 }
 
-all_written() {
-    local listing line
-    listing=$(curl -fsS "$sandbox_url/sandbox/opportunities.txt") || return 1
-    for line in "${expected[@]}"; do
-        # The value ends at the next tab: a prefix of the right value does not count.
-        grep -qF -- "$line$TAB" <<<"$listing" || return 1
-    done
-}
-
 echo "--- starting the sandbox"
 "$bin/competitor-sync-sandbox" serve --bind 127.0.0.1:0 >"$work/sandbox.log" 2>&1 &
 sandbox_pid=$!
@@ -120,7 +109,7 @@ echo "--- firing the seeded calls' webhooks"
 "$bin/competitor-sync-sandbox" fire --service "http://$service_addr/webhooks/gong"
 
 echo "--- waiting for the Opportunities (at most ${timeout_secs}s)"
-wait_for "the expected Main Competitors" all_written
+wait_for "the expected Main Competitors" demo_values_written "$sandbox_url"
 curl -fsS "$sandbox_url/sandbox/opportunities.txt" | awk -F'\t' '{ printf "  %-42s %s\n", $3, ($2 == "" ? "(empty)" : $2) }'
 
 echo "--- the service's jobs"
