@@ -35,8 +35,7 @@ pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
         .context("cannot set up an HTTP client")?;
     let mut refused = 0;
     for call in &selected {
-        let (status, outcome) =
-            send(&http, &signer, (&service, &shown), call, delivery.test).await?;
+        let (status, outcome) = send(&http, &signer, &service, &shown, call, delivery.test).await?;
         let outcome = match outcome {
             Ok(accepted) => accepted,
             Err(refusal) => {
@@ -118,7 +117,8 @@ fn select<'a>(
 async fn send(
     http: &reqwest::Client,
     signer: &Signer,
-    (service, shown): (&reqwest::Url, &str),
+    service: &reqwest::Url,
+    shown: &str,
     call: &Value,
     test: bool,
 ) -> anyhow::Result<(reqwest::StatusCode, Result<String, String>)> {

@@ -30,8 +30,7 @@ impl StoreUrl {
         if text.trim().is_empty() {
             return Err(ConfigError::invalid("store.url", "must not be empty"));
         }
-        let supported = ["sqlite:", "postgres://", "postgresql://"];
-        if !supported.iter().any(|scheme| text.starts_with(scheme)) {
+        if !(text.starts_with("sqlite:") || is_postgres_url(text)) {
             return Err(ConfigError::invalid(
                 "store.url",
                 format!(
@@ -51,14 +50,19 @@ impl StoreUrl {
 
     /// Whether it names a PostgreSQL database (else a SQLite file).
     pub fn is_postgres(&self) -> bool {
-        let text = self.expose();
-        text.starts_with("postgres://") || text.starts_with("postgresql://")
+        is_postgres_url(self.expose())
     }
 
     /// The URL with any password replaced by `***`, for messages.
     pub fn redacted(&self) -> String {
         redact(self.expose())
     }
+}
+
+fn is_postgres_url(text: &str) -> bool {
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| text.starts_with(scheme))
 }
 
 impl fmt::Debug for StoreUrl {
