@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -52,20 +52,19 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects (TLS as the URL asks, the password from the URL or `PGPASSWORD`), waiting up
-    /// to [`startup::START_WAIT`] for a server not yet reachable, and brings the schema up to
-    /// date. Migrations take an advisory lock, so replicas starting together apply them once.
+    /// Connects (TLS as the URL asks, the password from the URL or `PGPASSWORD`), waiting a
+    /// while for a server not yet reachable, and brings the schema up to date
+    /// ([`startup::open_pool`]).
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect = PgConnectOptions::from_str(url).map_err(|source| StoreError::BadUrl {
             problem: redact_error(&source, url),
         })?;
-        startup::wait_for_server(&connect, startup::START_WAIT).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect)
-            .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let pool = startup::open_pool(
+            &connect,
+            options.max_connections,
+            startup::Patience::default(),
+        )
+        .await?;
         let (accepts, requests) = mpsc::channel(4096);
         let pending = Arc::new(PendingJobs::default());
         let work = Arc::new(Notify::new());
