@@ -207,12 +207,14 @@ mod tests {
             .expect("createdb task")
             .expect("a fresh database");
         let direct = PgConnectOptions::from_str(&url).expect("the server's URL");
-        let stall = Duration::from_millis(1500);
+        let stall = Duration::from_secs(3);
         let proxy = stalling_way_in(&direct, stall).await;
         let options = direct.clone().port(proxy.port());
         let patience = Patience {
-            start_wait: Duration::from_secs(20),
-            acquire_timeout: Duration::from_millis(400),
+            start_wait: Duration::from_secs(30),
+            // Long enough for a loaded machine to open the pool's connections once the
+            // stall is over, well short of the stall.
+            acquire_timeout: Duration::from_secs(1),
         };
         let started = std::time::Instant::now();
         let pool = open_pool(&options, 10, patience)
