@@ -1,13 +1,47 @@
 //! The `jobs` table's rows as both backends read them (each selects the same columns), and
 //! what they mean: the checks that turn a row into a [`Job`] live here once.
 
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
 use super::{Job, JobOrigin, JobStatus, QueueDepth, StoreError};
 
 /// The columns a [`JobRow`] is read from, in the order both backends select them.
 pub(super) const JOB_COLUMNS: &str = "id, call_id, is_test, call_data, status, attempts, \
     lease_id, last_error, outcome, result, created_at, updated_at, run_after, dry_run, plan, origin";
+
+/// A job to insert, queued and due at once.
+pub(super) struct QueuedJob<'a> {
+    pub call_id: &'a str,
+    pub is_test: bool,
+    pub call_data: &'a str,
+    /// Empty for jobs no delivery is compared with (operator-queued ones).
+    pub content_hash: &'a str,
+    pub dry_run: bool,
+    /// The backfill range that queued it.
+    pub backfill: Option<&'a str>,
+    pub origin: JobOrigin,
+}
+
+/// A row of [`JOB_COLUMNS`], of either backend, as a job.
+pub(super) fn job_from_row<'r, R: Row>(row: &'r R) -> Result<Job, StoreError>
+where
+    JobRow: FromRow<'r, R>,
+{
+    JobRow::from_row(row)?.into_job()
+}
+
+/// Rows of `status, COUNT(*) AS n ... GROUP BY status`, of either backend, as counts per
+/// status.
+pub(super) fn depth_from_rows<'r, R: Row>(rows: &'r [R]) -> Result<QueueDepth, StoreError>
+where
+    StatusCount: FromRow<'r, R>,
+{
+    let counts = rows
+        .iter()
+        .map(StatusCount::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(depth_from_counts(&counts))
+}
 
 /// One row of [`JOB_COLUMNS`], as stored.
 #[derive(FromRow)]
@@ -32,7 +66,7 @@ pub(super) struct JobRow {
 
 impl JobRow {
     /// The job, or [`StoreError::Corrupt`] naming what cannot be read.
-    pub(super) fn into_job(self) -> Result<Job, StoreError> {
+    fn into_job(self) -> Result<Job, StoreError> {
         let corrupt = |problem: String| StoreError::Corrupt {
             id: self.id.clone(),
             problem,
@@ -81,7 +115,7 @@ pub(super) struct StatusCount {
 }
 
 /// The counts per status as a queue depth (a status this version does not know is left out).
-pub(super) fn depth_from_counts(counts: &[StatusCount]) -> QueueDepth {
+fn depth_from_counts(counts: &[StatusCount]) -> QueueDepth {
     let mut depth = QueueDepth::default();
     for StatusCount { status, n } in counts {
         let count = u64::try_from(*n).unwrap_or_default();

@@ -1,26 +1,12 @@
-//! Rows of the `jobs` table, in and out.
+//! Rows of the `jobs` table: inserting them in this dialect; reading them, and the job to
+//! insert, are both backends' ([`crate::store::job_rows`]).
 
-use sqlx::postgres::{PgConnection, PgRow};
-use sqlx::FromRow;
+use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 
-use crate::store::job_rows::{depth_from_counts, JobRow, StatusCount};
-use crate::store::{Job, JobOrigin, QueueDepth, StoreError};
+use crate::store::StoreError;
 
-pub(super) use crate::store::job_rows::JOB_COLUMNS;
-
-/// A job to insert, queued and due at once.
-pub(super) struct QueuedJob<'a> {
-    pub call_id: &'a str,
-    pub is_test: bool,
-    pub call_data: &'a str,
-    /// Empty for jobs no delivery is compared with (operator-queued ones).
-    pub content_hash: &'a str,
-    pub dry_run: bool,
-    /// The backfill range that queued it.
-    pub backfill: Option<&'a str>,
-    pub origin: JobOrigin,
-}
+pub(super) use crate::store::job_rows::{depth_from_rows, job_from_row, QueuedJob, JOB_COLUMNS};
 
 /// Inserts `job` as queued and due now; returns its new id.
 pub(super) async fn insert_queued(
@@ -44,18 +30,4 @@ pub(super) async fn insert_queued(
     .execute(conn)
     .await?;
     Ok(id)
-}
-
-/// Rows of `status, COUNT(*) AS n ... GROUP BY status` as counts per status.
-pub(super) fn depth_from_rows(rows: &[PgRow]) -> Result<QueueDepth, StoreError> {
-    let counts = rows
-        .iter()
-        .map(StatusCount::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(depth_from_counts(&counts))
-}
-
-/// A row of [`JOB_COLUMNS`] as a job.
-pub(super) fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
-    JobRow::from_row(row)?.into_job()
 }
