@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::ConfigError;
+use crate::store;
 
 /// `[store]`, validated.
 #[derive(Debug, Clone)]
@@ -30,13 +31,13 @@ impl StoreUrl {
         if text.trim().is_empty() {
             return Err(ConfigError::invalid("store.url", "must not be empty"));
         }
-        if !(text.starts_with("sqlite:") || is_postgres_url(text)) {
+        if !(store::is_sqlite_url(text) || store::is_postgres_url(text)) {
             return Err(ConfigError::invalid(
                 "store.url",
                 format!(
                     "is not a store this service can open (expected sqlite://PATH, e.g. \
                      sqlite://data/competitor-sync.db, or postgres://USER@HOST/DATABASE): {}",
-                    scheme_problem(text)
+                    store::unsupported_scheme(text)
                 ),
             ));
         }
@@ -50,7 +51,7 @@ impl StoreUrl {
 
     /// Whether it names a PostgreSQL database (else a SQLite file).
     pub fn is_postgres(&self) -> bool {
-        is_postgres_url(self.expose())
+        store::is_postgres_url(self.expose())
     }
 
     /// The URL with any password replaced by `***`, for messages.
@@ -59,33 +60,9 @@ impl StoreUrl {
     }
 }
 
-fn is_postgres_url(text: &str) -> bool {
-    ["postgres://", "postgresql://"]
-        .iter()
-        .any(|scheme| text.starts_with(scheme))
-}
-
 impl fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("StoreUrl").field(&self.redacted()).finish()
-    }
-}
-
-/// Why a URL of another scheme is refused. The scheme is named only if it looks like one
-/// (RFC 3986): what comes before `://` might otherwise be part of a password.
-fn scheme_problem(url: &str) -> String {
-    let is_scheme = |name: &str| {
-        name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name.len() <= 32
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    };
-    match url.split_once("://") {
-        Some((scheme, _)) if is_scheme(scheme) => {
-            format!("the scheme `{scheme}` is not supported")
-        }
-        _ => "it has no scheme".to_owned(),
     }
 }
 

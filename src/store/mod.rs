@@ -35,6 +35,7 @@ mod report;
 mod sqlite;
 mod sweeps;
 mod types;
+mod url;
 
 pub use crate::shared::{ActivePause, Slot};
 pub use backfill::{BackfillProgress, ListedCall, Page, PageEnqueued};
@@ -47,6 +48,7 @@ pub use types::{
     Delivery, Disposition as DeliveryDisposition, Ending, FieldWrite, Job, JobOrigin, JobReport,
     JobStatus, KeptPlan, NewJob, QueueDepth, Resolution, Target, TargetStatus,
 };
+pub use url::{is_postgres_url, is_sqlite_url, unsupported_scheme};
 
 use crate::retry::{Classify, Disposition};
 use postgres::PgStore;
@@ -168,17 +170,14 @@ impl Store {
 
     /// [`Store::connect`] with options.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
+        if is_sqlite_url(url) {
             return Ok(Self::Sqlite(SqliteStore::connect(url).await?));
         }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if is_postgres_url(url) {
             return Ok(Self::Postgres(PgStore::connect(url, options).await?));
         }
         Err(StoreError::BadUrl {
-            problem: match url.split_once("://") {
-                Some((scheme, _)) => format!("the scheme `{scheme}` is not supported"),
-                None => "it has no scheme".to_owned(),
-            },
+            problem: unsupported_scheme(url),
         })
     }
 
