@@ -34,11 +34,7 @@ impl Plan {
 
     /// Adds `field` to the plan of `object` `record_id`, which it starts if there is none.
     fn add_field(&mut self, object: &str, record_id: String, field: FieldPlan) {
-        match self
-            .records
-            .iter_mut()
-            .find(|r| r.record_id == record_id && r.object.eq_ignore_ascii_case(object))
-        {
+        match self.records.iter_mut().find(|r| r.is(object, &record_id)) {
             Some(record) => record.add_field(field),
             None => self.records.push(RecordPlan {
                 object: object.to_owned(),
@@ -52,10 +48,7 @@ impl Plan {
     /// picklist lacks, names shortened), for people to see in the job's plan. Replaces what
     /// an earlier attempt noted: the describe may have changed since.
     pub fn note_fit(&mut self, object: &str, record_id: &str, notes: &[FitNote]) {
-        let record = self
-            .records
-            .iter_mut()
-            .find(|r| r.record_id == record_id && r.object.eq_ignore_ascii_case(object));
+        let record = self.records.iter_mut().find(|r| r.is(object, record_id));
         for field in record.into_iter().flat_map(|r| r.fields.iter_mut()) {
             field.fitted = notes
                 .iter()
@@ -74,6 +67,11 @@ pub struct RecordPlan {
 }
 
 impl RecordPlan {
+    /// Whether this is the plan of `object` (in any case) `record_id`.
+    pub fn is(&self, object: &str, record_id: &str) -> bool {
+        self.record_id == record_id && self.object.eq_ignore_ascii_case(object)
+    }
+
     /// Adds a rule's field. A tracker rule and a transcript rule may share a field (the
     /// configuration makes sure they agree on mode and separator): the transcript's names
     /// join the tracker's, each name once.

@@ -58,7 +58,7 @@ pub(super) async fn unresolved(
                 let records = plan
                     .records
                     .iter()
-                    .filter(|record| !earlier.iter().any(|t| same_record(t, record)))
+                    .filter(|record| !earlier.iter().any(|t| record.is(&t.object, &t.record_id)))
                     .cloned()
                     .collect();
                 Step::Going(Planned {
@@ -85,8 +85,4 @@ fn plan_one(worker: &Worker, job: &Job, sourced: Sourced) -> Step<Plan> {
         }
         Err(reason) => Step::skipped(&reason),
     }
-}
-
-fn same_record(target: &Target, record: &RecordPlan) -> bool {
-    target.record_id == record.record_id && target.object.eq_ignore_ascii_case(&record.object)
 }
