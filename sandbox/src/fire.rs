@@ -46,15 +46,15 @@ pub async fn run(delivery: Delivery) -> anyhow::Result<()> {
         println!(
             "{} {:<21} {:<40} {outcome}",
             status.as_u16(),
-            id_of(call),
-            title_of(call),
+            seed::call_id(call),
+            seed::call_title(call),
         );
     }
     for call in &lost {
         println!(
             "--- {:<21} {:<40} no webhook: its delivery was lost; the service's catch-up sweep finds it",
-            id_of(call),
-            title_of(call),
+            seed::call_id(call),
+            seed::call_title(call),
         );
     }
     if refused > 0 {
@@ -83,14 +83,6 @@ fn without_query(service: &reqwest::Url) -> String {
     )
 }
 
-fn id_of(call: &Value) -> &str {
-    call["metaData"]["id"].as_str().unwrap_or_default()
-}
-
-fn title_of(call: &Value) -> &str {
-    call["metaData"]["title"].as_str().unwrap_or_default()
-}
-
 /// The calls to send (`wanted`, or every seeded call) and, without `wanted`, the seeded call
 /// whose delivery Gong "lost", which gets no webhook.
 fn select<'a>(
@@ -99,10 +91,10 @@ fn select<'a>(
 ) -> anyhow::Result<(Vec<&'a Value>, Vec<&'a Value>)> {
     let (selected, lost): (Vec<&Value>, Vec<&Value>) = calls
         .iter()
-        .filter(|call| wanted.is_empty() || wanted.iter().any(|id| id == id_of(call)))
-        .partition(|call| !wanted.is_empty() || seed::webhook_sent(id_of(call)));
+        .filter(|call| wanted.is_empty() || wanted.iter().any(|id| id == seed::call_id(call)))
+        .partition(|call| !wanted.is_empty() || seed::webhook_sent(seed::call_id(call)));
     if selected.len() < wanted.len() {
-        let known: Vec<&str> = calls.iter().map(id_of).collect();
+        let known: Vec<&str> = calls.iter().map(seed::call_id).collect();
         bail!(
             "--call names a call the sandbox does not have; its calls are {}",
             known.join(", ")

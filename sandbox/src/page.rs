@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use competitor_sync_stand_ins::salesforce::SalesforceApi;
+use competitor_sync_stand_ins::seed;
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -148,8 +149,8 @@ fn call_rows(calls: &[Value]) -> String {
             rows,
             "<tr><td>{}</td><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             escape(call["metaData"]["started"].as_str().unwrap_or_default()),
-            escape(call["metaData"]["title"].as_str().unwrap_or_default()),
-            escape(call["metaData"]["id"].as_str().unwrap_or_default()),
+            escape(seed::call_title(call)),
+            escape(seed::call_id(call)),
             if opportunities.is_empty() {
                 "<em>none</em>".to_owned()
             } else {

@@ -63,6 +63,16 @@ pub fn calls(now: OffsetDateTime) -> Vec<Value> {
     CALLS.iter().map(|call| call_json(call, now)).collect()
 }
 
+/// A call's id, as [`calls`] gives it.
+pub fn call_id(call: &Value) -> &str {
+    call["metaData"]["id"].as_str().unwrap_or_default()
+}
+
+/// A call's title, as [`calls`] gives it.
+pub fn call_title(call: &Value) -> &str {
+    call["metaData"]["title"].as_str().unwrap_or_default()
+}
+
 /// Whether `competitor-sync-sandbox fire` sends the webhook of call `call_id`: one seeded
 /// call's delivery is lost, as Gong's are on a bad day, for the catch-up sweep to recover.
 pub fn webhook_sent(call_id: &str) -> bool {
@@ -365,7 +375,7 @@ mod tests {
                 })
                 .collect()
         };
-        let by_id = |id: &str| calls.iter().find(|c| c["metaData"]["id"] == id).expect(id);
+        let by_id = |id: &str| calls.iter().find(|c| call_id(c) == id).expect(id);
         let hooli = phrases(by_id("7782342274025937952"));
         assert!(
             hooli.iter().any(|(p, _)| p == "chorus.ai") && hooli.iter().any(|(p, _)| p == "Chorus")
