@@ -230,7 +230,7 @@ async fn check_rules(
         )
         .output()
         .expect("binary runs");
-    let requests = gong.received_requests().await.unwrap_or_default();
+    let requests = TestApp::all_requests(&gong).await;
     let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON");
     assert!(
         body["filter"]["fromDateTime"].is_string(),

@@ -98,12 +98,7 @@ async fn connections_that_never_send_a_byte_are_closed() {
     }
     assert_eq!(still_open, 0, "silent connections left open by the server");
     // A fresh connection is served as usual.
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     app.stop().await;
 }

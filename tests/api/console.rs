@@ -77,7 +77,7 @@ async fn console_with_dead_job(title: &str) -> (TestApp, String) {
 async fn the_console_does_not_exist_without_an_admin_token() {
     let app = TestApp::spawn().await;
     for url in ["/console", "/console/jobs", "/console/assets/console.css"] {
-        let response = app.http.get(app.url(url)).send().await.expect("sent");
+        let response = app.get(url).await;
         assert_eq!(response.status(), 404, "{url}");
     }
 }

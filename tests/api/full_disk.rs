@@ -104,7 +104,7 @@ async fn a_full_disk_refuses_webhooks_until_space_is_back_and_finishes_the_jobs_
     let body: Value = refused.json().await.expect("JSON error");
     assert_eq!(body["error"], "unavailable", "{body}");
 
-    let response = app.http.get(app.url("/readyz")).send().await.expect("sent");
+    let response = app.get("/readyz").await;
     assert_eq!(
         response.status(),
         503,
@@ -127,7 +127,7 @@ async fn a_full_disk_refuses_webhooks_until_space_is_back_and_finishes_the_jobs_
         1,
         "the write is recorded, not sent again"
     );
-    let response = app.http.get(app.url("/readyz")).send().await.expect("sent");
+    let response = app.get("/readyz").await;
     assert_eq!(response.status(), 200);
     app.stop().await;
 }

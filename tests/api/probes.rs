@@ -8,14 +8,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
-    let ready = app.http.get(app.url("/readyz")).send().await.expect("sent");
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.expect("JSON");
     assert_eq!(body["checks"]["store"], "ok");
@@ -26,16 +21,11 @@ async fn health_and_readiness_answer() {
 async fn readiness_fails_when_the_store_is_gone() {
     let app = TestApp::spawn().await;
     app.store.close().await;
-    let ready = app.http.get(app.url("/readyz")).send().await.expect("sent");
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("JSON");
     assert_eq!(body["status"], "not_ready");
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200, "the process itself is still up");
 }
 
@@ -45,12 +35,7 @@ async fn metrics_expose_webhooks_jobs_upstream_requests_durations_and_queue_dept
     app.mount_happy_path().await;
     let job = app.process(&fixture("gong_webhook.json")).await;
     assert_eq!(job.status, JobStatus::Done);
-    let response = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent");
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.expect("text");
     for expected in [

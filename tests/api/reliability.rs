@@ -209,12 +209,7 @@ async fn admin_endpoints_need_their_token_and_vanish_without_one() {
         .with("ADMIN__TOKEN", ADMIN_TOKEN)
         .spawn()
         .await;
-    let anonymous = app
-        .http
-        .get(app.url("/admin/jobs"))
-        .send()
-        .await
-        .expect("sent");
+    let anonymous = app.get("/admin/jobs").await;
     assert_eq!(anonymous.status(), 401);
     let webhook_token = app
         .http

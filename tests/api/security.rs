@@ -275,12 +275,7 @@ async fn a_header_sent_a_byte_at_a_time_is_cut_off() {
         "cut off late ({outcome}): {:?}",
         started.elapsed()
     );
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     app.stop().await;
 }
@@ -312,12 +307,7 @@ async fn a_flood_beyond_the_concurrency_limit_gets_503s_while_health_answers() {
     assert_eq!(shed.headers().get("retry-after").expect("Retry-After"), "5");
     let body: Value = shed.json().await.expect("JSON");
     assert_eq!(body["error"], "overloaded");
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("sent");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     app.metrics_text().await;
 

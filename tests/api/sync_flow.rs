@@ -108,12 +108,7 @@ async fn account_only_context_is_skipped_without_any_upstream_request() {
         app.gong_requests().await.is_empty(),
         "no Gong request for an unlinked call"
     );
-    assert!(app
-        .salesforce
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    assert!(TestApp::all_requests(&app.salesforce).await.is_empty());
     app.stop().await;
 }
 
@@ -343,12 +338,7 @@ async fn a_test_webhook_is_recorded_but_never_written() {
         .unwrap_or_default()
         .contains("test webhook"));
     assert!(app.gong_requests().await.is_empty());
-    assert!(app
-        .salesforce
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    assert!(TestApp::all_requests(&app.salesforce).await.is_empty());
     app.stop().await;
 }
 

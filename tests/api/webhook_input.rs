@@ -127,7 +127,7 @@ async fn a_body_over_the_limit_is_a_413() {
 #[tokio::test]
 async fn unknown_routes_and_methods_get_json_errors() {
     let app = TestApp::spawn().await;
-    let response = app.http.get(app.url("/nope")).send().await.expect("sent");
+    let response = app.get("/nope").await;
     assert_rejected(&app, response, 404, "not_found").await;
     let response = app
         .http

@@ -182,6 +182,11 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A plain `GET` of `path`, with no credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("sent")
+    }
+
     pub async fn post_webhook(&self, body: &Value) -> reqwest::Response {
         self.http
             .post(self.url("/webhooks/gong"))
@@ -328,23 +333,13 @@ impl TestApp {
     }
 
     pub async fn metrics_text(&self) -> String {
-        let response = self
-            .http
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .expect("sent");
+        let response = self.get("/metrics").await;
         assert_eq!(response.status(), 200);
         response.text().await.expect("text")
     }
 
     pub async fn readyz(&self) -> Value {
-        let response = self
-            .http
-            .get(self.url("/readyz"))
-            .send()
-            .await
-            .expect("sent");
+        let response = self.get("/readyz").await;
         response.json().await.expect("JSON")
     }
 

@@ -106,18 +106,8 @@ pub async fn assert_rejected(
         0,
         "nothing stored"
     );
-    assert!(app
-        .gong
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
-    assert!(app
-        .salesforce
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    assert!(TestApp::all_requests(&app.gong).await.is_empty());
+    assert!(TestApp::all_requests(&app.salesforce).await.is_empty());
     message
 }
 

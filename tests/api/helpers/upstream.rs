@@ -84,15 +84,18 @@ impl TestApp {
         self.mount_records().await
     }
 
+    /// Every request `server` received, in order.
+    pub async fn all_requests(server: &MockServer) -> Vec<wiremock::Request> {
+        server.received_requests().await.unwrap_or_default()
+    }
+
     pub async fn requests_to(
         server: &MockServer,
         verb: &str,
         path: &str,
     ) -> Vec<wiremock::Request> {
-        server
-            .received_requests()
+        Self::all_requests(server)
             .await
-            .unwrap_or_default()
             .into_iter()
             .filter(|r| r.method.as_str() == verb && r.url.path() == path)
             .collect()
@@ -104,10 +107,8 @@ impl TestApp {
 
     /// Every request Salesforce received except token and describe requests.
     pub async fn salesforce_data_requests(&self) -> Vec<wiremock::Request> {
-        self.salesforce
-            .received_requests()
+        Self::all_requests(&self.salesforce)
             .await
-            .unwrap_or_default()
             .into_iter()
             .filter(|r| r.url.path() != TOKEN_PATH && r.url.path() != DESCRIBE_PATH)
             .collect()
