@@ -378,12 +378,12 @@ real_down() { [[ $(e inspect --format '{{.State.Status}}' "$real_container") == 
 stays_down() {
     local restarts
     real_down || return 1
-    restarts=$(e inspect --format '{{.RestartCount}}' "$real_container")
+    restarts=$(restart_count "$real_container")
     sleep 10
-    real_down && [[ $(e inspect --format '{{.RestartCount}}' "$real_container") == "$restarts" ]]
+    real_down && [[ $(restart_count "$real_container") == "$restarts" ]]
 }
 if [[ -n $real_container ]] && wait_until stays_down; then
-    pass "it stops and stays down (restarted $(e inspect --format '{{.RestartCount}}' "$real_container") times, exit $(e inspect --format '{{.State.ExitCode}}' "$real_container"))"
+    pass "it stops and stays down (restarted $(restart_count "$real_container") times, exit $(e inspect --format '{{.State.ExitCode}}' "$real_container"))"
 else
     fail "it stops and stays down"
 fi
@@ -408,8 +408,7 @@ check "the load balancer answers /readyz on :8090" wait_until curl -fsS -o /dev/
 for replica in competitor-sync-ha-1 competitor-sync-ha-2; do
     check "$replica is ready" wait_until compose --profile ha exec -T "$replica" curl -fsS -o /dev/null http://127.0.0.1:8080/readyz
     # Started beside PostgreSQL, a replica waits for it rather than exiting to be restarted.
-    restarts=$(e inspect --format '{{.RestartCount}}' "$(service_container "$project" "$replica")" \
-        2>/dev/null || echo unknown)
+    restarts=$(restart_count "$(service_container "$project" "$replica")")
     # A restart shows why the run before it ended: its warnings and errors.
     never_restarted() {
         [[ $restarts == 0 ]] && return 0

@@ -90,3 +90,5 @@ EOF
 fi
 e() { "$engine" "$@"; }
 compose() { "${compose_cmd[@]}" -p "$project" -f "$repo/docker-compose.yml" "$@"; }
+# restart_count CONTAINER: how often its restart policy restarted it ("unknown" if gone).
+restart_count() { e inspect --format '{{.RestartCount}}' "$1" 2>/dev/null || echo unknown; }
